@@ -1,0 +1,85 @@
+"""`make run`: migrate, load the demo world, then run web + Celery worker + Celery beat until Ctrl-C.
+
+Runs inside ``tidegrid/embedded.py``, which provides DATABASE_URL/REDIS_URL (its own servers
+unless the variables were already set) and stops those servers after this process exits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def main() -> int:
+    host = os.environ.get("TIDEGRID_HOST", "127.0.0.1")
+    port = os.environ.get("TIDEGRID_PORT", "8000")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tidegrid.settings.dev")
+    os.environ.setdefault("TIDEGRID_SITE_URL", f"http://{host}:{port}")
+    (ROOT / ".data").mkdir(exist_ok=True)
+
+    _manage("migrate", "--noinput")
+    seed = subprocess.run([PYTHON, "manage.py", "seed_demo"], cwd=ROOT, check=True, capture_output=True, text=True)
+
+    processes = {
+        "web": [str(BIN / "gunicorn"), "tidegrid.wsgi:application", "--bind", f"{host}:{port}",
+                "--workers", "2", "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
+        "worker": [str(BIN / "celery"), "-A", "tidegrid", "worker", "-Q", "placement,telemetry,billing,default",
+                   "--concurrency", "2", "--loglevel", "INFO", "-n", "tidegrid@%h"],
+        "beat": [str(BIN / "celery"), "-A", "tidegrid", "beat", "--loglevel", "INFO",
+                 "--schedule", str(ROOT / ".data" / "celerybeat-schedule")],
+    }
+    running = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in processes.items()}
+
+    print("\n" + "=" * 72, flush=True)
+    print(f"  TideGrid is running:  http://{host}:{port}/", flush=True)
+    print(f"  API docs:             http://{host}:{port}/api/v1/docs/", flush=True)
+    print("  Demo logins (e-mail / password):", flush=True)
+    for line in seed.stdout.rstrip().splitlines():
+        print("   " + line, flush=True)
+    print("  Press Ctrl-C to stop everything (web, worker, beat, databases).", flush=True)
+    print("=" * 72 + "\n", flush=True)
+
+    stopping = False
+
+    def stop(*_args) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, process in running.items():
+            if process.poll() is not None:
+                print(f"[devstack] {name} exited with {process.returncode}; stopping the rest", flush=True)
+                exit_code = process.returncode or 1
+                stopping = True
+        time.sleep(0.5)
+
+    for process in running.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for process in running.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+    print("[devstack] stopped", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""The test suite: real PostgreSQL and Redis (embedded by default), fast hashing, mail kept in memory."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-0123456789-0123456789-0123456789")
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+CACHES["default"]["KEY_PREFIX"] = f"tidegrid-test-{os.getpid()}"  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []  # noqa: F405
+ALLOWED_HOSTS = ["*"]
+STATIC_ROOT = None
