@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from apps.core import health
+from apps.telemetry.metrics import metrics
 
 api_v1 = [
     path("", include("apps.tenancy.api.urls")),
@@ -16,12 +17,15 @@ api_v1 = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("api/v1/", include((api_v1, "api"))),
+    path("api/agent/v1/", include("apps.telemetry.api.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("apps.tenancy.urls")),
     path("", include("apps.audit.urls")),
+    path("", include("apps.catalog.urls")),
     path("", include("apps.core.urls")),
 ]
 

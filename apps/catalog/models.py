@@ -1,4 +1,7 @@
+import uuid
+
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,6 +13,14 @@ class Region(models.Model):
     name_zh = models.CharField(_("Chinese name"), max_length=100)
     province = models.CharField(_("province"), max_length=100, blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    hub = models.CharField(_("national hub"), max_length=40, blank=True,
+                           help_text=_("东数西算 hub node the region belongs to"))
+    peak_hours = models.JSONField(_("peak hours"), default=list, blank=True,
+                                  help_text=_("Local [start, end) hours of the grid's peak tariff"))
+    off_peak_hours = models.JSONField(_("off-peak hours"), default=list, blank=True,
+                                      help_text=_("Local [start, end) hours of the grid's valley tariff"))
+    electricity_cny_per_kwh = models.DecimalField(_("electricity price (CNY/kWh)"), max_digits=6, decimal_places=4,
+                                                  null=True, blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -21,3 +32,172 @@ class Region(models.Model):
 
     def display_name(self, language: str | None) -> str:
         return self.name_zh if (language or "").startswith("zh") else self.name
+
+
+class RegionLatency(models.Model):
+    """Round-trip latency between two regions, stored once per unordered pair (a < b)."""
+
+    region_a = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    region_b = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    rtt_ms = models.PositiveIntegerField(_("round-trip time (ms)"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["region_a", "region_b"], name="region_latency_pair_unique"),
+            models.CheckConstraint(condition=Q(region_a__lt=F("region_b")), name="region_latency_ordered_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_a_id}–{self.region_b_id}: {self.rtt_ms} ms"
+
+
+class AcceleratorModel(models.Model):
+    class Vendor(models.TextChoices):
+        NVIDIA = "nvidia", "NVIDIA"
+        HUAWEI = "huawei", _("Huawei Ascend")
+        ILUVATAR = "iluvatar", _("Iluvatar CoreX")
+        CAMBRICON = "cambricon", _("Cambricon")
+        HYGON = "hygon", _("Hygon")
+
+    class Slicing(models.TextChoices):
+        FRACTIONAL = "fractional", _("Fractional (compute share + memory)")
+        MIG = "mig", _("MIG profiles")
+        VNPU = "vnpu", _("vNPU templates")
+        WHOLE = "whole", _("Whole card only")
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    vendor = models.CharField(_("vendor"), max_length=20, choices=Vendor.choices)
+    name = models.CharField(_("name"), max_length=100)
+    driver_names = models.JSONField(_("names reported by the driver"), default=list, blank=True)
+    memory_mib = models.PositiveIntegerField(_("memory (MiB)"))
+    memory_type = models.CharField(_("memory type"), max_length=20, blank=True)
+    fp16_tflops = models.DecimalField(_("FP16 TFLOPS"), max_digits=8, decimal_places=1)
+    fp32_tflops = models.DecimalField(_("FP32 TFLOPS"), max_digits=8, decimal_places=1, null=True, blank=True)
+    tdp_w = models.PositiveIntegerField(_("TDP (W)"), null=True, blank=True)
+    interconnect = models.CharField(_("interconnect"), max_length=100, blank=True)
+    architecture = models.CharField(_("architecture"), max_length=60, blank=True)
+    slicing = models.CharField(_("slicing mode"), max_length=12, choices=Slicing.choices)
+    profiles = models.JSONField(_("slice profiles"), default=list, blank=True,
+                                help_text=_("MIG profiles or vNPU templates: name, compute_milli, memory_mib, "
+                                            "max_per_device"))
+
+    class Meta:
+        ordering = ["vendor", "-fp16_tflops"]
+        verbose_name = _("accelerator model")
+        verbose_name_plural = _("accelerator models")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cluster(models.Model):
+    class Kind(models.TextChoices):
+        KUBERNETES = "kubernetes", _("Kubernetes")
+        BARE_METAL = "bare_metal", _("Bare metal")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="clusters")
+    name = models.CharField(_("name"), max_length=100)
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="clusters")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.BARE_METAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="cluster_name_unique_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Node(models.Model):
+    """A GPU host with one agent. Two independent axes: what the provider decided (``state``) and what
+    the heartbeats say (``liveness``); a node takes new work only when active and online."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        CORDONED = "cordoned", _("Cordoned")
+        DRAINING = "draining", _("Draining")
+        DECOMMISSIONED = "decommissioned", _("Decommissioned")
+
+    class Liveness(models.TextChoices):
+        ONLINE = "online", _("Online")
+        UNREACHABLE = "unreachable", _("Unreachable")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="nodes")
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="nodes")
+    hostname = models.CharField(_("hostname"), max_length=255)
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.ACTIVE)
+    liveness = models.CharField(_("liveness"), max_length=20, choices=Liveness.choices, default=Liveness.ONLINE)
+    cpu_milli = models.PositiveIntegerField(_("CPU (milli-cores)"), default=0)
+    memory_mib = models.PositiveIntegerField(_("memory (MiB)"), default=0)
+    labels = models.JSONField(_("labels"), default=dict, blank=True)
+    agent_version = models.CharField(_("agent version"), max_length=40, blank=True)
+    runtime = models.CharField(_("runtime"), max_length=20, blank=True)
+    device_backend = models.CharField(_("device backend"), max_length=20, blank=True)
+    enrolled_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True, db_index=True)
+    last_seq = models.BigIntegerField(_("last report sequence"), default=0)
+
+    class Meta:
+        ordering = ["hostname"]
+        verbose_name = _("node")
+        verbose_name_plural = _("nodes")
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "hostname"], name="node_hostname_unique_per_cluster"),
+        ]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+    @property
+    def schedulable(self) -> bool:
+        return self.state == self.State.ACTIVE and self.liveness == self.Liveness.ONLINE
+
+
+class Device(models.Model):
+    """One physical GPU/NPU. Free capacity counters are guarded by CHECK constraints so no bug above the
+    database can oversubscribe a device."""
+
+    class Health(models.TextChoices):
+        OK = "ok", _("Healthy")
+        DEGRADED = "degraded", _("Degraded")
+        FAILED = "failed", _("Failed")
+        QUARANTINED = "quarantined", _("Quarantined")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="devices")
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="devices")
+    uuid = models.CharField(_("device UUID"), max_length=100)
+    index = models.PositiveSmallIntegerField(_("index"))
+    model = models.ForeignKey(AcceleratorModel, verbose_name=_("model"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="devices")
+    reported_name = models.CharField(_("reported name"), max_length=100)
+    memory_total_mib = models.PositiveIntegerField(_("memory (MiB)"))
+    health = models.CharField(_("health"), max_length=12, choices=Health.choices, default=Health.OK)
+    health_reason = models.CharField(_("health reason"), max_length=300, blank=True)
+    ecc_errors = models.BigIntegerField(_("ECC errors"), default=0)
+    xid_errors = models.BigIntegerField(_("XID errors"), default=0)
+    free_compute_milli = models.IntegerField(_("free compute (milli-GPU)"), default=1000)
+    free_memory_mib = models.IntegerField(_("free memory (MiB)"), default=0)
+
+    class Meta:
+        ordering = ["node", "index"]
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        constraints = [
+            models.UniqueConstraint(fields=["node", "index"], name="device_index_unique_per_node"),
+            models.UniqueConstraint(fields=["uuid"], name="device_uuid_unique"),
+            models.CheckConstraint(condition=Q(free_compute_milli__gte=0) & Q(free_compute_milli__lte=1000),
+                                   name="device_free_compute_in_range"),
+            models.CheckConstraint(condition=Q(free_memory_mib__gte=0) & Q(free_memory_mib__lte=F("memory_total_mib")),
+                                   name="device_free_memory_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node.hostname}/{self.index} {self.reported_name}"

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.tenancy",
     "apps.audit",
+    "apps.telemetry",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenancy.invitations_expire",
         "schedule": crontab(minute="*/5"),
     },
+    "mark-silent-nodes-unreachable": {
+        "task": "telemetry.nodes_mark_unreachable",
+        "schedule": 15.0,
+    },
+    "telemetry-rollup": {
+        "task": "telemetry.rollup",
+        "schedule": 60.0,
+    },
+    "telemetry-prune": {
+        "task": "telemetry.prune",
+        "schedule": crontab(minute=7),
+    },
     "verify-audit-chain": {
         "task": "audit.chain_verify",
         "schedule": crontab(minute=17),
@@ -219,6 +232,19 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 
 TIDEGRID_INVITATION_TTL_DAYS = env.int("TIDEGRID_INVITATION_TTL_DAYS", default=7)
+
+# --- node agents and telemetry
+TIDEGRID_HEARTBEAT_INTERVAL_S = env.int("TIDEGRID_HEARTBEAT_INTERVAL_S", default=10)
+TIDEGRID_NODE_UNREACHABLE_AFTER_S = env.int("TIDEGRID_NODE_UNREACHABLE_AFTER_S", default=45)
+TIDEGRID_XID_QUARANTINE_THRESHOLD = env.int("TIDEGRID_XID_QUARANTINE_THRESHOLD", default=3)
+TIDEGRID_TELEMETRY_RAW_RETENTION_HOURS = env.int("TIDEGRID_TELEMETRY_RAW_RETENTION_HOURS", default=26)
+TIDEGRID_TELEMETRY_MINUTE_RETENTION_DAYS = env.int("TIDEGRID_TELEMETRY_MINUTE_RETENTION_DAYS", default=8)
+TIDEGRID_TELEMETRY_HOUR_RETENTION_DAYS = env.int("TIDEGRID_TELEMETRY_HOUR_RETENTION_DAYS", default=400)
+# Bearer token for Prometheus scraping /metrics; unset = /metrics answers 404 (not exposed).
+TIDEGRID_METRICS_TOKEN = env.str("TIDEGRID_METRICS_TOKEN", default="")
+
+# Behind a proxy (nginx, ingress) the client address is in X-Forwarded-For; rate limits need it.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TIDEGRID_TRUSTED_PROXY_COUNT", default=0)
 
 LOGGING = {
     "version": 1,
@@ -230,3 +256,6 @@ LOGGING = {
 }
 
 PERSONA_LABELS = {"customer": _("Customer"), "provider": _("Provider"), "government": _("Government")}
+
+# Security e-mails (password changed, 2FA turned on/off, new e-mail address) to the account owner.
+ACCOUNT_EMAIL_NOTIFICATIONS = True

@@ -1,0 +1,20 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Cluster, Region
+
+
+class ClusterForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    region = forms.ModelChoiceField(label=_("Region"), queryset=Region.objects.all())
+    kind = forms.ChoiceField(label=_("Kind"), choices=Cluster.Kind.choices)
+
+
+class BootstrapTokenForm(forms.Form):
+    max_uses = forms.IntegerField(label=_("Nodes it may enroll"), min_value=1, max_value=100_000, initial=1,
+                                  help_text=_("1 for one node; more for a fleet or a simulated demo."))
+    ttl_hours = forms.IntegerField(label=_("Valid for (hours)"), min_value=1, max_value=720, initial=24)
+
+
+class NodeActionForm(forms.Form):
+    action = forms.ChoiceField(choices=[(a, a) for a in ("cordon", "uncordon", "drain", "decommission")])

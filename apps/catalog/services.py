@@ -1,0 +1,83 @@
+"""Writes for the provider's fleet: clusters, node state (cordon/drain/decommission), device health."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from apps.audit.services import audit_record
+from apps.tenancy.access import Actor, role_at_least, role_in
+from apps.tenancy.models import Organization, Role
+
+from .models import Cluster, Device, Node, Region
+
+
+def _require_provider_admin(actor: Actor, organization: Organization | str) -> None:
+    org_id = getattr(organization, "id", organization)
+    if not role_at_least(role_in(actor, org_id), Role.ADMIN):
+        raise PermissionDenied(_("Only owners and admins of the provider can manage its fleet."))
+
+
+@transaction.atomic
+def cluster_create(*, actor: Actor, organization: Organization, name: str, region: Region, kind: str) -> Cluster:
+    _require_provider_admin(actor, organization)
+    if organization.kind != Organization.Kind.PROVIDER:
+        raise ValidationError({"organization": [_("Only provider organizations register clusters.")]})
+    cluster = Cluster(organization=organization, name=name.strip(), region=region, kind=kind)
+    cluster.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            cluster.save()
+    except IntegrityError as exc:
+        raise ValidationError({"name": [_("You already have a cluster with this name.")]}) from exc
+    audit_record(actor=actor, action="cluster.created", organization=organization, target=cluster,
+                 details={"name": cluster.name, "region": region.code, "kind": kind})
+    return cluster
+
+
+_TRANSITIONS = {
+    "cordon": ({Node.State.ACTIVE}, Node.State.CORDONED),
+    "uncordon": ({Node.State.CORDONED, Node.State.DRAINING}, Node.State.ACTIVE),
+    "drain": ({Node.State.ACTIVE, Node.State.CORDONED}, Node.State.DRAINING),
+    "decommission": ({Node.State.ACTIVE, Node.State.CORDONED, Node.State.DRAINING}, Node.State.DECOMMISSIONED),
+}
+
+
+@transaction.atomic
+def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
+    """cordon: take no new work; drain: also stop what runs; decommission: retire (the credential stops
+    working; re-enrolling with a new bootstrap token brings the node back)."""
+    _require_provider_admin(actor, node.organization_id)
+    if action not in _TRANSITIONS:
+        raise ValidationError({"action": [_("Unknown action.")]})
+    allowed_from, target = _TRANSITIONS[action]
+    node = Node.objects.select_for_update().get(pk=node.pk)
+    if node.state not in allowed_from:
+        raise ValidationError({"action": [_("A %(state)s node cannot be %(action)sed.")
+                                          % {"state": node.get_state_display().lower(), "action": action}]})
+    if action in ("drain", "decommission"):
+        from apps.telemetry.services import assignments_stop_on_node  # telemetry depends on catalog, not back
+
+        assignments_stop_on_node(node=node)
+    previous = node.state
+    node.state = target
+    node.save(update_fields=["state"])
+    audit_record(actor=actor, action=f"node.{action}", organization=node.organization_id, target=node,
+                 details={"hostname": node.hostname, "from": previous, "to": target})
+    return node
+
+
+@transaction.atomic
+def device_release(*, actor: Actor, device: Device) -> Device:
+    """Return a quarantined device to service after the provider fixed or checked it."""
+    _require_provider_admin(actor, device.organization_id)
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if device.health not in (Device.Health.QUARANTINED, Device.Health.DEGRADED, Device.Health.FAILED):
+        raise ValidationError({"health": [_("This device is healthy already.")]})
+    previous, reason = device.health, device.health_reason
+    device.health, device.health_reason = Device.Health.OK, ""
+    device.save(update_fields=["health", "health_reason"])
+    audit_record(actor=actor, action="device.released", organization=device.organization_id, target=device,
+                 details={"uuid": device.uuid, "from": previous, "reason": reason})
+    return device

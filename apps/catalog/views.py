@@ -1,0 +1,177 @@
+"""Provider portal: clusters, enrollment tokens, nodes with live telemetry and charts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.core.forms import apply_service_errors
+from apps.telemetry import selectors as telemetry_selectors
+from apps.telemetry import services as telemetry_services
+from apps.telemetry.models import BootstrapToken
+from apps.tenancy.access import Actor, access_object, access_organization, role_at_least
+from apps.tenancy.models import Organization, Role
+
+from . import services
+from .forms import BootstrapTokenForm, ClusterForm, NodeActionForm
+from .models import Cluster, Device, Node
+
+
+def _actor(request) -> Actor:
+    return Actor(user=request.user)
+
+
+def _provider(request, *, min_role: str = Role.VIEWER) -> Organization:
+    membership = request.active_membership
+    if not membership or membership.organization.kind != Organization.Kind.PROVIDER:
+        raise Http404(_("Switch to a provider organization to manage a fleet."))
+    return access_organization(_actor(request), membership.organization_id, min_role=min_role)
+
+
+def _is_admin(request) -> bool:
+    return role_at_least(request.active_membership.role, Role.ADMIN)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cluster_list(request):
+    organization = _provider(request)
+    form = ClusterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cluster = services.cluster_create(actor=_actor(request), organization=organization, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Cluster “%(name)s” registered. Create an enrollment token to add nodes.")
+                             % {"name": cluster.name})
+            return redirect("catalog:cluster_detail", pk=cluster.pk)
+    clusters = (Cluster.objects.filter(organization=organization).select_related("region")
+                .annotate(node_count=Count("nodes", filter=~Q(nodes__state=Node.State.DECOMMISSIONED), distinct=True),
+                          device_count=Count("nodes__devices", distinct=True)))
+    return render(request, "catalog/cluster_list.html", {"clusters": clusters, "form": form,
+                                                         "can_manage": _is_admin(request)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cluster_detail(request, pk):
+    organization = _provider(request)
+    cluster = access_object(_actor(request), Cluster.objects.select_related("region"), pk)
+    if cluster.organization_id != organization.id:
+        raise Http404
+    form = BootstrapTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_token = telemetry_services.bootstrap_token_create(actor=_actor(request), cluster=cluster,
+                                                                          **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Enrollment token created. Run the command below on the node: "
+                                        "the token is shown only once."))
+            form = BootstrapTokenForm()
+    context = {
+        "cluster": cluster, "form": form, "new_token": new_token, "can_manage": _is_admin(request),
+        "server_url": settings.SITE_URL,
+        "tokens": BootstrapToken.objects.filter(cluster=cluster).order_by("-created_at")[:20],
+        "nodes": _nodes_with_usage(cluster),
+    }
+    return render(request, "catalog/cluster_detail.html", context)
+
+
+def _nodes_with_usage(cluster: Cluster) -> list[Node]:
+    nodes = list(Node.objects.filter(cluster=cluster).annotate(
+        device_total=Count("devices", distinct=True),
+        device_quarantined=Count("devices", filter=Q(devices__health=Device.Health.QUARANTINED), distinct=True),
+    ).order_by("hostname"))
+    for node in nodes:
+        latest = telemetry_selectors.device_latest_samples(node=node)
+        node.utilization = (sum(s["utilization_pct"] for s in latest.values()) / len(latest)) if latest else None
+    return nodes
+
+
+@login_required
+@require_GET
+def cluster_nodes_partial(request, pk):
+    """htmx: the node table, refreshed every few seconds on the cluster page."""
+    organization = _provider(request)
+    cluster = access_object(_actor(request), Cluster.objects.all(), pk)
+    if cluster.organization_id != organization.id:
+        raise Http404
+    return render(request, "catalog/partials/node_table.html", {"nodes": _nodes_with_usage(cluster)})
+
+
+@login_required
+@require_POST
+def bootstrap_token_revoke(request, pk):
+    token = access_object(_actor(request), BootstrapToken.objects.select_related("cluster"), pk, min_role=Role.ADMIN)
+    telemetry_services.bootstrap_token_revoke(actor=_actor(request), token=token)
+    messages.success(request, _("Enrollment token revoked."))
+    return redirect("catalog:cluster_detail", pk=token.cluster_id)
+
+
+@login_required
+@require_GET
+def node_detail(request, pk):
+    _provider(request)
+    node = access_object(_actor(request), Node.objects.select_related("cluster__region"), pk)
+    devices = list(Device.objects.filter(node=node).select_related("model").order_by("index"))
+    latest = telemetry_selectors.device_latest_samples(node=node)
+    for device in devices:
+        device.latest = latest.get(device.id)
+    return render(request, "catalog/node_detail.html", {
+        "node": node, "devices": devices, "can_manage": _is_admin(request),
+        "assignments": node.assignments.order_by("-created_at")[:20],
+    })
+
+
+@login_required
+@require_GET
+def node_telemetry(request, pk):
+    _provider(request)
+    node = access_object(_actor(request), Node.objects.all(), pk)
+    range_key = request.GET.get("range", "1h")
+    if range_key not in telemetry_selectors.RANGES:
+        return JsonResponse({"error": {"code": "validation_error", "message": _("Unknown range."),
+                                       "fields": {"range": [_("Choose 1h, 24h or 7d.")]}}}, status=400)
+    return JsonResponse(telemetry_selectors.node_series(node=node, range_key=range_key))
+
+
+@login_required
+@require_POST
+def node_action(request, pk):
+    node = access_object(_actor(request), Node.objects.all(), pk, min_role=Role.ADMIN)
+    form = NodeActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Unknown action."))
+        return redirect("catalog:node_detail", pk=node.pk)
+    try:
+        services.node_set_state(actor=_actor(request), node=node, action=form.cleaned_data["action"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Node %(host)s: %(action)s done.") % {"host": node.hostname,
+                                                                           "action": form.cleaned_data["action"]})
+    return redirect("catalog:node_detail", pk=node.pk)
+
+
+@login_required
+@require_POST
+def device_release(request, pk):
+    device = access_object(_actor(request), Device.objects.select_related("node"), pk, min_role=Role.ADMIN)
+    try:
+        services.device_release(actor=_actor(request), device=device)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Device %(index)s is back in service.") % {"index": device.index})
+    return redirect("catalog:node_detail", pk=device.node_id)

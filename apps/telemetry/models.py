@@ -1,0 +1,147 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class BootstrapToken(models.Model):
+    """A provider's token for enrolling nodes into one cluster. One-time by default; a fleet token with
+    ``max_uses`` > 1 enrolls many simulated nodes (demo, load tests)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
+    cluster = models.ForeignKey("catalog.Cluster", on_delete=models.CASCADE, related_name="bootstrap_tokens")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False)
+    max_uses = models.PositiveIntegerField(_("max uses"), default=1)
+    uses = models.PositiveIntegerField(_("uses"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(uses__lte=models.F("max_uses")),
+                                              name="bootstrap_token_uses_within_max")]
+
+    def __str__(self) -> str:
+        return f"tgb_{self.prefix}_… ({self.uses}/{self.max_uses})"
+
+
+class NodeCredential(models.Model):
+    """The per-node secret the agent authenticates with. Only its SHA-256 is stored."""
+
+    node = models.ForeignKey("catalog.Node", on_delete=models.CASCADE, related_name="credentials")
+    credential_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"tgn_{self.prefix}_…"
+
+
+class DeviceSample(models.Model):
+    """One raw telemetry sample of one device, as reported (kept for TELEMETRY_RAW_RETENTION_HOURS)."""
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey("catalog.Device", on_delete=models.CASCADE, related_name="+", db_index=False)
+    node = models.ForeignKey("catalog.Node", on_delete=models.CASCADE, related_name="+", db_index=False)
+    seq = models.BigIntegerField()
+    collected_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    utilization_pct = models.FloatField()
+    memory_used_mib = models.IntegerField()
+    temperature_c = models.FloatField(null=True)
+    power_w = models.FloatField(null=True)
+    energy_mj = models.BigIntegerField(null=True)
+    ecc_errors = models.BigIntegerField(default=0)
+    xid_errors = models.BigIntegerField(default=0)
+    health = models.CharField(max_length=12, default="ok")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["device", "collected_at"], name="sample_device_time_idx"),
+            models.Index(fields=["node", "seq"], name="sample_node_seq_idx"),
+            models.Index(fields=["collected_at"], name="sample_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sample {self.device_id} #{self.seq}"
+
+
+class DeviceRollup(models.Model):
+    """Per-device aggregates per minute or hour, for charts over 24 h and 7 d."""
+
+    class Resolution(models.TextChoices):
+        MINUTE = "minute", _("1 minute")
+        HOUR = "hour", _("1 hour")
+
+    device = models.ForeignKey("catalog.Device", on_delete=models.CASCADE, related_name="+")
+    resolution = models.CharField(max_length=8, choices=Resolution.choices)
+    bucket = models.DateTimeField()
+    samples = models.IntegerField()
+    utilization_avg = models.FloatField()
+    utilization_max = models.FloatField()
+    memory_used_avg_mib = models.FloatField()
+    temperature_avg_c = models.FloatField(null=True)
+    power_avg_w = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "resolution", "bucket"], name="rollup_unique_bucket")]
+        indexes = [models.Index(fields=["resolution", "bucket"], name="rollup_resolution_bucket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.resolution} {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class Assignment(models.Model):
+    """Work placed on a node, delivered to its agent in heartbeat replies, with the state the agent
+    reports back. The scheduler creates these from allocations."""
+
+    class Desired(models.TextChoices):
+        RUN = "run", _("Run")
+        STOP = "stop", _("Stop")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for the agent")
+        STARTING = "starting", _("Starting")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        STOPPED = "stopped", _("Stopped")
+        LOST = "lost", _("Lost")
+
+    FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.STOPPED, State.LOST)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="+",
+                                     help_text=_("the provider that owns the node"))
+    node = models.ForeignKey("catalog.Node", on_delete=models.PROTECT, related_name="assignments")
+    spec = models.JSONField(default=dict)
+    desired = models.CharField(max_length=8, choices=Desired.choices, default=Desired.RUN)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    log_tail = models.TextField(blank=True)
+    connection = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_reported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["node", "state"], name="assignment_node_state_idx")]
+
+    def __str__(self) -> str:
+        return f"assignment {self.id} on {self.node_id} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES

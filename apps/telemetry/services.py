@@ -1,0 +1,315 @@
+"""Agent enrollment, credentials, heartbeat ingestion, liveness and device health."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.audit.services import audit_record
+from apps.catalog.models import Cluster, Device, Node
+from apps.catalog.selectors import accelerator_model_match
+from apps.tenancy.access import Actor, role_at_least, role_in
+from apps.tenancy.models import Role
+
+from .models import Assignment, BootstrapToken, DeviceSample, NodeCredential
+
+BOOTSTRAP_PREFIX = "tgb"
+CREDENTIAL_PREFIX = "tgn"
+
+
+class EnrollmentRefused(Exception):
+    """The bootstrap token cannot enroll a node (unknown, used up, expired or revoked)."""
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _require_provider_admin(actor: Actor, organization_id) -> None:
+    if not role_at_least(role_in(actor, organization_id), Role.ADMIN):
+        raise PermissionDenied(_("Only owners and admins of the provider can manage its fleet."))
+
+
+# --- bootstrap tokens ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def bootstrap_token_create(*, actor: Actor, cluster: Cluster, max_uses: int = 1,
+                           ttl_hours: int = 24) -> tuple[BootstrapToken, str]:
+    _require_provider_admin(actor, cluster.organization_id)
+    if not 1 <= max_uses <= 100_000:
+        raise ValidationError({"max_uses": [_("Between 1 and 100,000 nodes per token.")]})
+    if not 1 <= ttl_hours <= 24 * 30:
+        raise ValidationError({"ttl_hours": [_("A token is valid for 1 hour up to 30 days.")]})
+    prefix = secrets.token_hex(4)
+    plaintext = f"{BOOTSTRAP_PREFIX}_{prefix}_{secrets.token_urlsafe(24)}"
+    token = BootstrapToken.objects.create(
+        organization_id=cluster.organization_id, cluster=cluster, token_hash=_sha256(plaintext), prefix=prefix,
+        max_uses=max_uses, created_by=actor.user, expires_at=timezone.now() + timedelta(hours=ttl_hours),
+    )
+    audit_record(actor=actor, action="bootstrap_token.created", organization=cluster.organization_id, target=token,
+                 details={"cluster": cluster.name, "max_uses": max_uses, "ttl_hours": ttl_hours, "prefix": prefix})
+    return token, plaintext
+
+
+@transaction.atomic
+def bootstrap_token_revoke(*, actor: Actor, token: BootstrapToken) -> BootstrapToken:
+    _require_provider_admin(actor, token.organization_id)
+    token = BootstrapToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action="bootstrap_token.revoked", organization=token.organization_id, target=token,
+                     details={"prefix": token.prefix})
+    return token
+
+
+# --- enrollment ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any]) -> tuple[Node, str]:
+    """Exchange a bootstrap token for a node credential; create or refresh the node and its devices."""
+    token = BootstrapToken.objects.select_for_update().select_related("cluster").filter(
+        token_hash=_sha256(bootstrap_token)).first()
+    now = timezone.now()
+    if token is None or token.revoked_at is not None or token.expires_at <= now or token.uses >= token.max_uses:
+        raise EnrollmentRefused(_("This bootstrap token is unknown, used up, expired or revoked: "
+                                  "create a new one in the provider portal."))
+    token.uses = F("uses") + 1
+    token.save(update_fields=["uses"])
+    cluster = token.cluster
+    node, created = Node.objects.select_for_update().get_or_create(
+        cluster=cluster, hostname=hostname, defaults={"organization_id": cluster.organization_id},
+    )
+    if node.state == Node.State.DECOMMISSIONED:
+        node.state = Node.State.ACTIVE  # re-enrolling with a fresh token is how a provider brings it back
+    node.cpu_milli = inventory.get("cpu_milli", 0)
+    node.memory_mib = inventory.get("memory_mib", 0)
+    node.labels = inventory.get("labels", {})
+    node.agent_version = inventory.get("agent_version", "")
+    node.runtime = inventory.get("runtime", "")
+    node.device_backend = inventory.get("device_backend", "")
+    node.liveness = Node.Liveness.ONLINE
+    node.last_heartbeat_at = now
+    node.save()
+    _devices_sync(node=node, reported=inventory.get("devices", []))
+    NodeCredential.objects.filter(node=node, revoked_at__isnull=True).update(revoked_at=now)
+    prefix = secrets.token_hex(4)
+    credential = f"{CREDENTIAL_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    NodeCredential.objects.create(node=node, credential_hash=_sha256(credential), prefix=prefix)
+    audit_record(actor=None, action="node.enrolled" if created else "node.re_enrolled",
+                 organization=cluster.organization_id, target=node,
+                 details={"hostname": hostname, "cluster": cluster.name, "devices": len(inventory.get("devices", [])),
+                          "token_prefix": token.prefix, "credential_prefix": prefix})
+    return node, credential
+
+
+def _devices_sync(*, node: Node, reported: list[dict]) -> None:
+    existing = {device.uuid: device for device in Device.objects.filter(node=node)}
+    seen = set()
+    for item in reported:
+        seen.add(item["uuid"])
+        model = accelerator_model_match(reported_name=item["model"], memory_total_mib=item["memory_total_mib"])
+        device = existing.get(item["uuid"])
+        if device is None:
+            Device.objects.filter(node=node, index=item["index"]).exclude(uuid=item["uuid"]).delete()
+            Device.objects.create(
+                organization_id=node.organization_id, node=node, uuid=item["uuid"], index=item["index"], model=model,
+                reported_name=item["model"], memory_total_mib=item["memory_total_mib"],
+                free_compute_milli=1000, free_memory_mib=item["memory_total_mib"],
+            )
+        else:
+            device.index, device.model, device.reported_name = item["index"], model, item["model"]
+            device.save(update_fields=["index", "model", "reported_name"])
+    gone = [uuid for uuid in existing if uuid not in seen]
+    if gone:
+        Device.objects.filter(node=node, uuid__in=gone).update(
+            health=Device.Health.FAILED, health_reason=_("No longer reported by the agent at enrollment."))
+
+
+def credential_authenticate(*, plaintext: str) -> Node | None:
+    credential = (NodeCredential.objects.select_related("node")
+                  .filter(credential_hash=_sha256(plaintext), revoked_at__isnull=True).first())
+    if credential is None or credential.node.state == Node.State.DECOMMISSIONED:
+        return None
+    return credential.node
+
+
+@transaction.atomic
+def node_credentials_revoke(*, actor: Actor, node: Node) -> int:
+    _require_provider_admin(actor, node.organization_id)
+    count = NodeCredential.objects.filter(node=node, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_record(actor=actor, action="node.credentials_revoked", organization=node.organization_id, target=node,
+                 details={"hostname": node.hostname, "revoked": count})
+    return count
+
+
+# --- heartbeats ----------------------------------------------------------------------------------
+
+
+def heartbeat_interval_s() -> int:
+    return settings.TIDEGRID_HEARTBEAT_INTERVAL_S
+
+
+@transaction.atomic
+def heartbeat_ingest(*, node: Node, report: dict[str, Any]) -> dict[str, Any]:
+    """Store one report exactly once (idempotent on seq) and answer with the node's work."""
+    now = timezone.now()
+    node = Node.objects.select_for_update().get(pk=node.pk)
+    seq = report["seq"]
+    if seq <= node.last_seq:
+        return _reply(node=node, seq=seq, duplicate=True, final_ids=[], reported_ids=set())
+
+    devices = {device.uuid: device for device in Device.objects.filter(node=node)}
+    samples = []
+    for item in report.get("devices", []):
+        device = devices.get(item["uuid"])
+        if device is None:
+            continue  # a device that appeared after enrollment is picked up at the next enrollment
+        samples.append(DeviceSample(
+            device_id=device.id, node_id=node.id, seq=seq, collected_at=report["collected_at"], received_at=now,
+            utilization_pct=item["utilization_pct"], memory_used_mib=item["memory_used_mib"],
+            temperature_c=item.get("temperature_c"), power_w=item.get("power_w"), energy_mj=item.get("energy_mj"),
+            ecc_errors=item.get("ecc_errors", 0), xid_errors=item.get("xid_errors", 0),
+            health=item.get("health", "ok"),
+        ))
+        _device_health_check(device=device, sample=item)
+    DeviceSample.objects.bulk_create(samples)
+
+    final_ids, reported_ids = _assignments_update(node=node, reported=report.get("assignments", []), now=now)
+
+    came_back = node.liveness == Node.Liveness.UNREACHABLE
+    node.last_seq = seq
+    node.last_heartbeat_at = now
+    node.liveness = Node.Liveness.ONLINE
+    node.save(update_fields=["last_seq", "last_heartbeat_at", "liveness"])
+    if came_back:
+        audit_record(actor=None, action="node.reachable", organization=node.organization_id, target=node,
+                     details={"hostname": node.hostname, "seq": seq})
+    return _reply(node=node, seq=seq, duplicate=False, final_ids=final_ids, reported_ids=reported_ids)
+
+
+def _device_health_check(*, device: Device, sample: dict) -> None:
+    """Quarantine a device that reports new uncorrectable ECC errors, a burst of XID errors or failure."""
+    ecc, xid = sample.get("ecc_errors", 0), sample.get("xid_errors", 0)
+    reasons = []
+    if ecc > device.ecc_errors:
+        reasons.append(_("%(n)d new uncorrectable ECC errors") % {"n": ecc - device.ecc_errors})
+    if xid - device.xid_errors >= settings.TIDEGRID_XID_QUARANTINE_THRESHOLD:
+        reasons.append(_("%(n)d new XID errors") % {"n": xid - device.xid_errors})
+    if sample.get("health") == "failed":
+        reasons.append(_("the agent reports the device as failed"))
+    changed = ecc != device.ecc_errors or xid != device.xid_errors
+    device.ecc_errors, device.xid_errors = ecc, xid
+    if reasons and device.health != Device.Health.QUARANTINED:
+        device.health = Device.Health.QUARANTINED
+        device.health_reason = "; ".join(reasons)
+        device.save(update_fields=["ecc_errors", "xid_errors", "health", "health_reason"])
+        audit_record(actor=None, action="device.quarantined", organization=device.organization_id, target=device,
+                     details={"uuid": device.uuid, "reason": device.health_reason})
+    elif sample.get("health") == "degraded" and device.health == Device.Health.OK:
+        device.health = Device.Health.DEGRADED
+        device.save(update_fields=["ecc_errors", "xid_errors", "health"])
+    elif changed:
+        device.save(update_fields=["ecc_errors", "xid_errors"])
+
+
+_REPORTABLE = {"starting", "running", "succeeded", "failed", "stopped"}
+
+
+def _assignments_update(*, node: Node, reported: list[dict], now: datetime) -> tuple[list[str], set[str]]:
+    if not reported:
+        return [], set()
+    by_id = {str(a.id): a for a in Assignment.objects.select_for_update().filter(
+        node=node, id__in=[item["id"] for item in reported])}
+    final_ids = []
+    for item in reported:
+        assignment = by_id.get(str(item["id"]))
+        if assignment is None or item["state"] not in _REPORTABLE:
+            continue
+        if not assignment.is_final:
+            assignment.state = item["state"]
+            assignment.exit_code = item.get("exit_code")
+            assignment.log_tail = (item.get("log_tail") or "")[-4096:]
+            assignment.connection = item.get("connection") or {}
+            assignment.started_at = assignment.started_at or item.get("started_at") or now
+            if assignment.is_final:
+                assignment.finished_at = item.get("finished_at") or now
+            assignment.last_reported_at = now
+            assignment.save()
+        if assignment.is_final:
+            final_ids.append(str(assignment.id))
+    return final_ids, {str(item["id"]) for item in reported}
+
+
+def _reply(*, node: Node, seq: int, duplicate: bool, final_ids: list[str], reported_ids: set[str]) -> dict:
+    work = []
+    for assignment in Assignment.objects.filter(node=node).exclude(state__in=Assignment.FINAL_STATES):
+        if assignment.desired == Assignment.Desired.STOP:
+            work.append({"id": str(assignment.id), "action": "stop"})
+        elif assignment.state == Assignment.State.PENDING and str(assignment.id) not in reported_ids:
+            work.append({"id": str(assignment.id), "action": "start", "spec": assignment.spec})
+    return {"ack_seq": seq, "duplicate": duplicate, "heartbeat_interval_s": heartbeat_interval_s(),
+            "ack_final": final_ids, "assignments": work}
+
+
+# --- liveness ------------------------------------------------------------------------------------
+
+
+def nodes_mark_unreachable(*, now: datetime | None = None) -> int:
+    """Nodes whose last heartbeat is older than the window become unreachable (beat job)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.TIDEGRID_NODE_UNREACHABLE_AFTER_S)
+    count = 0
+    stale = Node.objects.filter(liveness=Node.Liveness.ONLINE, last_heartbeat_at__lt=cutoff).exclude(
+        state=Node.State.DECOMMISSIONED)
+    for node_id in stale.values_list("id", flat=True):
+        with transaction.atomic():
+            node = Node.objects.select_for_update().get(pk=node_id)
+            if node.liveness != Node.Liveness.ONLINE or node.last_heartbeat_at >= cutoff:
+                continue  # a heartbeat arrived meanwhile
+            node.liveness = Node.Liveness.UNREACHABLE
+            node.save(update_fields=["liveness"])
+            audit_record(actor=None, action="node.unreachable", organization=node.organization_id, target=node,
+                         details={"hostname": node.hostname, "last_heartbeat_at": node.last_heartbeat_at.isoformat()})
+            count += 1
+    return count
+
+
+# --- assignments (the scheduler's side of the channel) -----------------------------------------------
+
+
+@transaction.atomic
+def assignment_create(*, node: Node, spec: dict[str, Any]) -> Assignment:
+    return Assignment.objects.create(organization_id=node.organization_id, node=node, spec=spec)
+
+
+@transaction.atomic
+def assignment_stop(*, assignment: Assignment) -> Assignment:
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if not assignment.is_final:
+        if assignment.state == Assignment.State.PENDING:
+            assignment.state = Assignment.State.STOPPED  # never started: nothing for the agent to stop
+            assignment.finished_at = timezone.now()
+        assignment.desired = Assignment.Desired.STOP
+        assignment.save(update_fields=["desired", "state", "finished_at"])
+    return assignment
+
+
+def assignments_stop_on_node(*, node: Node) -> int:
+    """Ask the agent to stop everything on a node that is being drained or decommissioned."""
+    count = 0
+    for assignment in Assignment.objects.filter(node=node).exclude(state__in=Assignment.FINAL_STATES):
+        assignment_stop(assignment=assignment)
+        count += 1
+    return count

@@ -1,0 +1,19 @@
+from celery import shared_task
+
+from . import services
+from .rollups import telemetry_prune, telemetry_rollup
+
+
+@shared_task(name="telemetry.nodes_mark_unreachable", acks_late=True)
+def nodes_mark_unreachable() -> int:
+    return services.nodes_mark_unreachable()
+
+
+@shared_task(name="telemetry.rollup", acks_late=True)
+def rollup() -> dict:
+    return telemetry_rollup()
+
+
+@shared_task(name="telemetry.prune", acks_late=True)
+def prune() -> dict:
+    return telemetry_prune()
