@@ -8,7 +8,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt messages migrations check-deploy clean
+.PHONY: help install run test lint fmt messages migrations clean bench bench-heartbeat
 
 help:
 	@echo "make run     set up, then serve the platform with demo data on http://127.0.0.1:8000"
@@ -47,3 +47,8 @@ migrations: install
 
 clean:
 	rm -rf .data .pytest_cache
+
+bench-heartbeat: install
+	$(PYTHON) tidegrid/embedded.py --ephemeral -- bash benchmarks/run_heartbeat_bench.sh
+
+bench: bench-heartbeat

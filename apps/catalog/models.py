@@ -141,7 +141,9 @@ class Node(models.Model):
     runtime = models.CharField(_("runtime"), max_length=20, blank=True)
     device_backend = models.CharField(_("device backend"), max_length=20, blank=True)
     enrolled_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
-    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True, db_index=True)
+    # Not indexed on purpose: it changes on every heartbeat, and an index would turn each of those into
+    # a non-HOT update; the liveness sweep scans the node table, which is small.
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     last_seq = models.BigIntegerField(_("last report sequence"), default=0)
 
     class Meta:

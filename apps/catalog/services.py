@@ -57,9 +57,11 @@ def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
         raise ValidationError({"action": [_("A %(state)s node cannot be %(action)sed.")
                                           % {"state": node.get_state_display().lower(), "action": action}]})
     if action in ("drain", "decommission"):
-        from apps.telemetry.services import assignments_stop_on_node  # telemetry depends on catalog, not back
+        from apps.telemetry.services import assignments_stop_on_node, credential_cache_forget  # (see below)
 
+        # Imported here: telemetry depends on catalog, not the other way round.
         assignments_stop_on_node(node=node)
+        credential_cache_forget(node=node)
     previous = node.state
     node.state = target
     node.save(update_fields=["state"])

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone as django_timezone
 
 from apps.catalog.models import Region
 from apps.tenancy.access import Actor
@@ -79,3 +80,51 @@ def demo_world_load() -> list[DemoLogin]:
         logins.append(DemoLogin(persona, email, organization.name))
     logins.append(DemoLogin("platform staff", STAFF_EMAIL, None))
     return logins
+
+
+# The simulated fleet `make run` starts: per provider cluster, how many nodes of which devices.
+DEMO_FLEET = [
+    # cluster name, region, kind, hostname prefix, nodes, devices per node (catalog code:count)
+    ("Lingang AZ-1", "cn-shanghai", "bare_metal", "sh-a100", 2, ["nvidia-a100-80gb:8"]),
+    ("Lingang AZ-1", "cn-shanghai", "bare_metal", "sh-910b", 1, ["huawei-ascend-910b3:8"]),
+    ("Ulanqab West-1", "cn-ulanqab", "kubernetes", "wlcb-h20", 2, ["nvidia-h20-96gb:8"]),
+    ("Ulanqab West-1", "cn-ulanqab", "kubernetes", "wlcb-t4", 1, ["nvidia-t4:4"]),
+]
+
+
+@dataclass(frozen=True)
+class DemoFleetGroup:
+    cluster: str
+    token: str
+    hostname_prefix: str
+    nodes: int
+    devices: list
+
+
+@transaction.atomic
+def demo_fleet_tokens() -> list[DemoFleetGroup]:
+    """Clusters of the demo provider and a fresh enrollment token per group of simulated nodes.
+
+    Agents keep their credential in .data/agents, so on later runs they do not use the token again;
+    tokens left over from earlier runs are revoked so only the current ones can enroll.
+    """
+    from apps.catalog.models import Cluster
+    from apps.catalog.reference import reference_data_sync
+    from apps.catalog.services import cluster_create
+    from apps.telemetry.models import BootstrapToken
+    from apps.telemetry.services import bootstrap_token_create
+
+    reference_data_sync()
+    provider_user = get_user_model().objects.get(email="provider@demo.tidegrid.cn")
+    provider = Organization.objects.get(name="East China Compute Hub", kind=Organization.Kind.PROVIDER)
+    actor = Actor(user=provider_user)
+    BootstrapToken.objects.filter(organization=provider, revoked_at__isnull=True).update(
+        revoked_at=django_timezone.now())
+    groups = []
+    for cluster_name, region_code, kind, prefix, nodes, devices in DEMO_FLEET:
+        cluster = Cluster.objects.filter(organization=provider, name=cluster_name).first() or cluster_create(
+            actor=actor, organization=provider, name=cluster_name, region=Region.objects.get(code=region_code),
+            kind=kind)
+        _token, plaintext = bootstrap_token_create(actor=actor, cluster=cluster, max_uses=nodes, ttl_hours=24)
+        groups.append(DemoFleetGroup(cluster_name, plaintext, prefix, nodes, devices))
+    return groups

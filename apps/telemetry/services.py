@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +22,7 @@ from apps.catalog.selectors import accelerator_model_match
 from apps.tenancy.access import Actor, role_at_least, role_in
 from apps.tenancy.models import Role
 
-from .models import Assignment, BootstrapToken, DeviceSample, NodeCredential
+from .models import Assignment, BootstrapToken, NodeCredential
 
 BOOTSTRAP_PREFIX = "tgb"
 CREDENTIAL_PREFIX = "tgn"
@@ -104,6 +106,7 @@ def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any
     node.save()
     _devices_sync(node=node, reported=inventory.get("devices", []))
     NodeCredential.objects.filter(node=node, revoked_at__isnull=True).update(revoked_at=now)
+    credential_cache_forget(node=node)
     prefix = secrets.token_hex(4)
     credential = f"{CREDENTIAL_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     NodeCredential.objects.create(node=node, credential_hash=_sha256(credential), prefix=prefix)
@@ -137,18 +140,42 @@ def _devices_sync(*, node: Node, reported: list[dict]) -> None:
             health=Device.Health.FAILED, health_reason=_("No longer reported by the agent at enrollment."))
 
 
+_CREDENTIAL_CACHE_S = 300
+
+
+def _credential_cache_key(credential_hash: str) -> str:
+    return f"nodecred:{credential_hash}"
+
+
 def credential_authenticate(*, plaintext: str) -> Node | None:
+    """The node a credential belongs to, or None when unknown, revoked or decommissioned.
+
+    Every heartbeat authenticates, so the answer is cached in Redis; revocation, re-enrollment and
+    decommissioning delete the cached entries (credential_cache_forget), so they take effect at once.
+    """
+    credential_hash = _sha256(plaintext)
+    key = _credential_cache_key(credential_hash)
+    cached = cache.get(key)
+    if cached is not None:
+        return Node(**cached) if cached else None
     credential = (NodeCredential.objects.select_related("node")
-                  .filter(credential_hash=_sha256(plaintext), revoked_at__isnull=True).first())
-    if credential is None or credential.node.state == Node.State.DECOMMISSIONED:
-        return None
-    return credential.node
+                  .filter(credential_hash=credential_hash, revoked_at__isnull=True).first())
+    node = credential.node if credential and credential.node.state != Node.State.DECOMMISSIONED else None
+    cache.set(key, {"id": node.id, "organization_id": node.organization_id, "cluster_id": node.cluster_id,
+                    "hostname": node.hostname, "state": node.state} if node else {}, _CREDENTIAL_CACHE_S)
+    return node
+
+
+def credential_cache_forget(*, node: Node) -> None:
+    hashes = NodeCredential.objects.filter(node=node).values_list("credential_hash", flat=True)
+    cache.delete_many([_credential_cache_key(h) for h in hashes])
 
 
 @transaction.atomic
 def node_credentials_revoke(*, actor: Actor, node: Node) -> int:
     _require_provider_admin(actor, node.organization_id)
     count = NodeCredential.objects.filter(node=node, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    credential_cache_forget(node=node)
     audit_record(actor=actor, action="node.credentials_revoked", organization=node.organization_id, target=node,
                  details={"hostname": node.hostname, "revoked": count})
     return count
@@ -161,39 +188,69 @@ def heartbeat_interval_s() -> int:
     return settings.TIDEGRID_HEARTBEAT_INTERVAL_S
 
 
-@transaction.atomic
-def heartbeat_ingest(*, node: Node, report: dict[str, Any]) -> dict[str, Any]:
-    """Store one report exactly once (idempotent on seq) and answer with the node's work."""
+# One statement, one round trip, atomic on its own: lock the node row, check the sequence number and
+# move it forward, and insert the samples (matched to the node's devices by uuid) only if it moved. The
+# result tells whether the node had been unreachable (the CTE sees the row as it was before the update).
+_INGEST = """
+WITH before AS (
+    SELECT id, liveness FROM catalog_node WHERE id = %(node)s FOR UPDATE
+), advanced AS (
+    UPDATE catalog_node n SET last_seq = %(seq)s, last_heartbeat_at = %(now)s, liveness = 'online'
+    FROM before WHERE n.id = before.id AND n.last_seq < %(seq)s
+    RETURNING before.liveness
+), inserted AS (
+    INSERT INTO telemetry_devicesample (device_id, node_id, seq, collected_at, received_at, utilization_pct,
+        memory_used_mib, temperature_c, power_w, energy_mj, ecc_errors, xid_errors, health)
+    SELECT d.id, d.node_id, %(seq)s, %(collected_at)s, %(now)s, v.util, v.mem, v.temp, v.power, v.energy, v.ecc,
+           v.xid, v.health
+    FROM unnest(%(uuids)s::text[], %(util)s::float8[], %(mem)s::int[], %(temp)s::float8[], %(power)s::float8[],
+                %(energy)s::bigint[], %(ecc)s::bigint[], %(xid)s::bigint[], %(health)s::text[])
+         AS v(uuid, util, mem, temp, power, energy, ecc, xid, health)
+    JOIN catalog_device d ON d.uuid = v.uuid AND d.node_id = %(node)s
+    WHERE EXISTS (SELECT 1 FROM advanced)
+    RETURNING 1
+)
+SELECT (SELECT liveness FROM advanced), (SELECT count(*) FROM inserted)
+"""
+
+
+def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
+    """Store one report exactly once (idempotent on seq) and answer with the node's work.
+
+    ``report`` is a validated ``HeartbeatIn``. The hot path is one statement plus the query for the
+    reply; only reports that carry assignment states or device trouble open a transaction.
+    """
     now = timezone.now()
-    node = Node.objects.select_for_update().get(pk=node.pk)
-    seq = report["seq"]
-    if seq <= node.last_seq:
+    seq = report.seq
+    samples = report.devices
+    with connection.cursor() as cursor:
+        cursor.execute(_INGEST, {
+            "node": node.id, "seq": seq, "collected_at": report.collected_at, "now": now,
+            "uuids": [s.uuid for s in samples], "util": [s.utilization_pct for s in samples],
+            "mem": [s.memory_used_mib for s in samples], "temp": [s.temperature_c for s in samples],
+            "power": [s.power_w for s in samples], "energy": [s.energy_mj for s in samples],
+            "ecc": [s.ecc_errors for s in samples], "xid": [s.xid_errors for s in samples],
+            "health": [s.health for s in samples],
+        })
+        previous_liveness, _stored = cursor.fetchone()
+    if previous_liveness is None:
         return _reply(node=node, seq=seq, duplicate=True, final_ids=[], reported_ids=set())
 
-    devices = {device.uuid: device for device in Device.objects.filter(node=node)}
-    samples = []
-    for item in report.get("devices", []):
-        device = devices.get(item["uuid"])
-        if device is None:
-            continue  # a device that appeared after enrollment is picked up at the next enrollment
-        samples.append(DeviceSample(
-            device_id=device.id, node_id=node.id, seq=seq, collected_at=report["collected_at"], received_at=now,
-            utilization_pct=item["utilization_pct"], memory_used_mib=item["memory_used_mib"],
-            temperature_c=item.get("temperature_c"), power_w=item.get("power_w"), energy_mj=item.get("energy_mj"),
-            ecc_errors=item.get("ecc_errors", 0), xid_errors=item.get("xid_errors", 0),
-            health=item.get("health", "ok"),
-        ))
-        _device_health_check(device=device, sample=item)
-    DeviceSample.objects.bulk_create(samples)
-
-    final_ids, reported_ids = _assignments_update(node=node, reported=report.get("assignments", []), now=now)
-
-    came_back = node.liveness == Node.Liveness.UNREACHABLE
-    node.last_seq = seq
-    node.last_heartbeat_at = now
-    node.liveness = Node.Liveness.ONLINE
-    node.save(update_fields=["last_seq", "last_heartbeat_at", "liveness"])
-    if came_back:
+    troubled = [s for s in samples if s.ecc_errors or s.xid_errors or s.health != "ok"]
+    if troubled:
+        with transaction.atomic():
+            devices = {d.uuid: d for d in Device.objects.select_for_update().filter(
+                node=node, uuid__in=[s.uuid for s in troubled])}
+            for sample in troubled:
+                if sample.uuid in devices:
+                    _device_health_check(device=devices[sample.uuid], sample=sample.model_dump())
+    final_ids: list[str] = []
+    reported_ids: set[str] = set()
+    if report.assignments:
+        with transaction.atomic():
+            final_ids, reported_ids = _assignments_update(
+                node=node, reported=[a.model_dump() for a in report.assignments], now=now)
+    if previous_liveness == Node.Liveness.UNREACHABLE:
         audit_record(actor=None, action="node.reachable", organization=node.organization_id, target=node,
                      details={"hostname": node.hostname, "seq": seq})
     return _reply(node=node, seq=seq, duplicate=False, final_ids=final_ids, reported_ids=reported_ids)
@@ -252,13 +309,23 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime) -> t
     return final_ids, {str(item["id"]) for item in reported}
 
 
+_OPEN_ASSIGNMENTS = """
+SELECT id, desired, state, spec FROM telemetry_assignment
+WHERE node_id = %s AND state NOT IN ('succeeded', 'failed', 'stopped', 'lost')
+"""
+
+
 def _reply(*, node: Node, seq: int, duplicate: bool, final_ids: list[str], reported_ids: set[str]) -> dict:
     work = []
-    for assignment in Assignment.objects.filter(node=node).exclude(state__in=Assignment.FINAL_STATES):
-        if assignment.desired == Assignment.Desired.STOP:
-            work.append({"id": str(assignment.id), "action": "stop"})
-        elif assignment.state == Assignment.State.PENDING and str(assignment.id) not in reported_ids:
-            work.append({"id": str(assignment.id), "action": "start", "spec": assignment.spec})
+    with connection.cursor() as cursor:  # raw: this runs for every heartbeat
+        cursor.execute(_OPEN_ASSIGNMENTS, [node.id])
+        rows = cursor.fetchall()
+    for assignment_id, desired, state, spec in rows:
+        if desired == Assignment.Desired.STOP:
+            work.append({"id": str(assignment_id), "action": "stop"})
+        elif state == Assignment.State.PENDING and str(assignment_id) not in reported_ids:
+            work.append({"id": str(assignment_id), "action": "start",
+                         "spec": json.loads(spec) if isinstance(spec, str) else spec})
     return {"ack_seq": seq, "duplicate": duplicate, "heartbeat_interval_s": heartbeat_interval_s(),
             "ack_final": final_ids, "assignments": work}
 

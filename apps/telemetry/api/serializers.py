@@ -1,6 +1,5 @@
 from rest_framework import serializers
 
-HEALTH_CHOICES = ["ok", "degraded", "failed"]
 RUNTIMES = ["process", "kubernetes", "noop"]
 BACKENDS = ["nvml", "ascend", "simulated"]
 
@@ -30,36 +29,3 @@ class EnrollSerializer(serializers.Serializer):
         if len(set(uuids)) != len(uuids) or len(set(indices)) != len(indices):
             raise serializers.ValidationError("Device uuids and indices must be unique on a node.")
         return devices
-
-
-class SampleSerializer(serializers.Serializer):
-    uuid = serializers.CharField(max_length=100)
-    index = serializers.IntegerField(min_value=0, max_value=255, required=False)
-    utilization_pct = serializers.FloatField(min_value=0, max_value=100)
-    memory_used_mib = serializers.IntegerField(min_value=0)
-    memory_total_mib = serializers.IntegerField(min_value=0, required=False)
-    temperature_c = serializers.FloatField(min_value=-50, max_value=200, required=False, allow_null=True)
-    power_w = serializers.FloatField(min_value=0, max_value=10_000, required=False, allow_null=True)
-    energy_mj = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    ecc_errors = serializers.IntegerField(min_value=0, default=0)
-    xid_errors = serializers.IntegerField(min_value=0, default=0)
-    health = serializers.ChoiceField(choices=HEALTH_CHOICES, default="ok")
-
-
-class AssignmentStatusSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    state = serializers.ChoiceField(choices=["starting", "running", "succeeded", "failed", "stopped"])
-    exit_code = serializers.IntegerField(required=False, allow_null=True)
-    log_tail = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
-    started_at = serializers.DateTimeField(required=False, allow_null=True)
-    finished_at = serializers.DateTimeField(required=False, allow_null=True)
-    connection = serializers.DictField(required=False, default=dict)
-
-
-class HeartbeatSerializer(serializers.Serializer):
-    node_id = serializers.UUIDField()
-    seq = serializers.IntegerField(min_value=1)
-    collected_at = serializers.DateTimeField()
-    replayed = serializers.BooleanField(default=False)
-    devices = SampleSerializer(many=True, max_length=64)
-    assignments = AssignmentStatusSerializer(many=True, required=False, default=list, max_length=1000)

@@ -4,5 +4,5 @@ from . import views
 
 urlpatterns = [
     path("enroll", views.EnrollView.as_view(), name="agent-enroll"),
-    path("heartbeat", views.HeartbeatView.as_view(), name="agent-heartbeat"),
+    path("heartbeat", views.heartbeat, name="agent-heartbeat"),
 ]

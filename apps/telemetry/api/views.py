@@ -1,6 +1,9 @@
 """The agent API. Agents are machines, not users: they authenticate with a bootstrap token (enroll) or
 their node credential (heartbeat), and every answer uses the API's error format."""
 
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -11,8 +14,8 @@ from rest_framework.views import APIView
 from apps.core.api.errors import error_response
 
 from .. import services
-from .authentication import NodeCredentialAuthentication
-from .serializers import EnrollSerializer, HeartbeatSerializer
+from ..reports import heartbeat_parse
+from .serializers import EnrollSerializer
 
 
 class AgentAPIView(APIView):
@@ -41,17 +44,32 @@ class EnrollView(AgentAPIView):
         }, status=status.HTTP_201_CREATED)
 
 
-class HeartbeatView(AgentAPIView):
-    authentication_classes = [NodeCredentialAuthentication]
+@csrf_exempt
+@require_POST
+def heartbeat(request):
+    """``POST /api/agent/v1/heartbeat`` — the platform's hottest endpoint (every node, every few seconds),
+    so it is a plain Django view: pydantic parses the raw body, the credential check is cached, and no
+    DRF machinery runs. Errors keep the API's error format."""
+    scheme, _sep, credential = request.headers.get("Authorization", "").partition(" ")
+    node = services.credential_authenticate(plaintext=credential.strip()) if scheme.lower() == "node" else None
+    if node is None:
+        return _json_error(401, "authentication_failed",
+                           "Unknown or revoked node credential: send 'Authorization: Node <credential>' "
+                           "or re-enroll the node.")
+    report, errors = heartbeat_parse(request.body)
+    if report is None:
+        code = "parse_error" if "body" in errors else "validation_error"
+        return _json_error(400, code, "The report is not valid.", fields=errors)
+    if report.node_id != node.id:
+        return _json_error(403, "wrong_node", "This credential belongs to another node.")
+    return JsonResponse(services.heartbeat_ingest(node=node, report=report))
 
-    @extend_schema(request=HeartbeatSerializer, responses={200: OpenApiTypes.OBJECT}, tags=["agent"],
-                   summary="Report telemetry, receive assignments")
-    def post(self, request):
-        node = request.auth
-        serializer = HeartbeatSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        report = serializer.validated_data
-        if report["node_id"] != node.id:
-            return error_response("wrong_node", "This credential belongs to another node.",
-                                  http_status=status.HTTP_403_FORBIDDEN)
-        return Response(services.heartbeat_ingest(node=node, report=report))
+
+def _json_error(status_code: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
+    body: dict = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    response = JsonResponse({"error": body}, status=status_code)
+    if status_code == 401:
+        response["WWW-Authenticate"] = "Node"
+    return response

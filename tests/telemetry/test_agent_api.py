@@ -1,0 +1,203 @@
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.audit.models import AuditEvent
+from apps.catalog.models import AcceleratorModel, Device, Node
+from apps.telemetry import services
+from apps.telemetry.models import Assignment, BootstrapToken, DeviceSample
+from tests.telemetry.conftest import inventory, report
+
+pytestmark = pytest.mark.django_db
+
+
+def test_enrollment_creates_the_node_and_its_devices(enroll, cluster):
+    node_id, credential, _client = enroll("gpu-01", devices=4)
+    node = Node.objects.get(id=node_id)
+    assert node.cluster == cluster
+    assert node.organization_id == cluster.organization_id
+    assert [d.index for d in node.devices.order_by("index")] == [0, 1, 2, 3]
+    device = node.devices.first()
+    assert device.free_compute_milli == 1000
+    assert device.free_memory_mib == 81920
+    assert credential.startswith("tgn_")
+    assert credential not in str(list(node.credentials.values()))
+    assert AuditEvent.objects.filter(action="node.enrolled", organization_id=cluster.organization_id).exists()
+
+
+def test_a_bootstrap_token_is_one_time_by_default(provider, cluster):
+    _token, plaintext = services.bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
+    client = APIClient()
+    assert client.post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory("a")},
+                       format="json").status_code == 201
+    second = client.post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory("b")}, format="json")
+    assert second.status_code == 401
+    assert second.json()["error"]["code"] == "enrollment_refused"
+    assert not Node.objects.filter(hostname="b").exists()
+
+
+def test_a_fleet_token_enrolls_up_to_its_limit(provider, cluster):
+    _token, plaintext = services.bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster, max_uses=3)
+    client = APIClient()
+    codes = [client.post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory(f"n{i}")},
+                         format="json").status_code for i in range(4)]
+    assert codes == [201, 201, 201, 401]
+    assert BootstrapToken.objects.get().uses == 3
+
+
+def test_expired_or_revoked_tokens_are_refused(provider, cluster):
+    token, plaintext = services.bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
+    BootstrapToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert APIClient().post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory()},
+                            format="json").status_code == 401
+    token2, plaintext2 = services.bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
+    services.bootstrap_token_revoke(actor=provider.actor("admin"), token=token2)
+    assert APIClient().post("/api/agent/v1/enroll", {"bootstrap_token": plaintext2, **inventory()},
+                            format="json").status_code == 401
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"hostname": "bad host!"}, "hostname"),
+    ({"runtime": "docker"}, "runtime"),
+    ({"devices": [{"uuid": "x", "index": 0, "model": "T4"}]}, "devices"),
+    ({"devices": [{"uuid": "x", "index": 0, "model": "T4", "memory_total_mib": 1},
+                  {"uuid": "x", "index": 1, "model": "T4", "memory_total_mib": 1}]}, "devices"),
+])
+def test_bad_enrollment_input_is_a_400_and_does_not_use_the_token(provider, cluster, change, field):
+    _token, plaintext = services.bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
+    response = APIClient().post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory(), **change},
+                                format="json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert BootstrapToken.objects.get().uses == 0
+    assert not Node.objects.exists()
+
+
+def test_heartbeat_stores_samples_once_and_is_idempotent_on_seq(enroll):
+    node_id, _cred, client = enroll()
+    first = client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json")
+    assert first.status_code == 200
+    assert first.json()["ack_seq"] == 1
+    assert first.json()["duplicate"] is False
+    again = client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json")
+    assert again.json()["duplicate"] is True
+    assert DeviceSample.objects.filter(node_id=node_id).count() == 2
+    assert Node.objects.get(id=node_id).last_seq == 1
+
+
+def test_a_credential_cannot_report_for_another_node(enroll):
+    _node_a, _cred_a, client_a = enroll("gpu-a")
+    node_b, _cred_b, _client_b = enroll("gpu-b")
+    response = client_a.post("/api/agent/v1/heartbeat", report(node_b, 1, prefix="gpu-b"), format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "wrong_node"
+    assert not DeviceSample.objects.filter(node_id=node_b).exists()
+    assert Node.objects.get(id=node_b).last_seq == 0
+
+
+def test_a_revoked_credential_stops_working(enroll, provider):
+    node_id, _cred, client = enroll()
+    services.node_credentials_revoke(actor=provider.actor("admin"), node=Node.objects.get(id=node_id))
+    response = client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_re_enrolling_replaces_the_credential(enroll):
+    node_id, _old, old_client = enroll("gpu-01")
+    node_id_again, _new, new_client = enroll("gpu-01")
+    assert node_id_again == node_id
+    assert old_client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json").status_code == 401
+    assert new_client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json").status_code == 200
+
+
+def test_missing_or_garbage_credentials_are_401(enroll):
+    node_id, _cred, _client = enroll()
+    assert APIClient().post("/api/agent/v1/heartbeat", report(node_id, 1), format="json").status_code == 401
+    garbage = APIClient()
+    garbage.credentials(HTTP_AUTHORIZATION="Node tgn_nope")
+    assert garbage.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json").status_code == 401
+
+
+@pytest.mark.parametrize("change", [
+    {"seq": 0}, {"seq": "one"}, {"collected_at": "yesterday"},
+    {"devices": [{"uuid": "GPU-gpu-01-0", "utilization_pct": 180, "memory_used_mib": 1}]},
+    {"assignments": [{"id": "not-a-uuid", "state": "running"}]},
+])
+def test_a_malformed_report_is_a_400_and_stores_nothing(enroll, change):
+    node_id, _cred, client = enroll()
+    body = {**report(node_id, 1), **change}
+    response = client.post("/api/agent/v1/heartbeat", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert not DeviceSample.objects.exists()
+    assert Node.objects.get(id=node_id).last_seq == 0
+
+
+def test_assignments_are_delivered_and_their_states_recorded(enroll):
+    node_id, _cred, client = enroll()
+    node = Node.objects.get(id=node_id)
+    assignment = services.assignment_create(node=node, spec={"command": ["true"], "device_indices": [0]})
+    reply = client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json").json()
+    assert reply["assignments"] == [{"id": str(assignment.id), "action": "start", "spec": assignment.spec}]
+
+    running = {"id": str(assignment.id), "state": "running", "connection": {"ssh": "ssh gpu-01"}}
+    reply = client.post("/api/agent/v1/heartbeat", report(node_id, 2, assignments=[running]), format="json").json()
+    assert reply["assignments"] == []
+    assignment.refresh_from_db()
+    assert assignment.state == "running"
+    assert assignment.connection == {"ssh": "ssh gpu-01"}
+
+    done = {"id": str(assignment.id), "state": "failed", "exit_code": 3, "log_tail": "boom"}
+    reply = client.post("/api/agent/v1/heartbeat", report(node_id, 3, assignments=[done]), format="json").json()
+    assert reply["ack_final"] == [str(assignment.id)]
+    assignment.refresh_from_db()
+    assert (assignment.state, assignment.exit_code, assignment.log_tail) == ("failed", 3, "boom")
+
+
+def test_stop_is_sent_until_the_agent_reports_a_final_state(enroll):
+    node_id, _cred, client = enroll()
+    assignment = services.assignment_create(node=Node.objects.get(id=node_id), spec={"command": ["sleep", "100"]})
+    running = {"id": str(assignment.id), "state": "running"}
+    client.post("/api/agent/v1/heartbeat", report(node_id, 1, assignments=[running]), format="json")
+    services.assignment_stop(assignment=assignment)
+    reply = client.post("/api/agent/v1/heartbeat", report(node_id, 2, assignments=[running]), format="json").json()
+    assert reply["assignments"] == [{"id": str(assignment.id), "action": "stop"}]
+    stopped = {"id": str(assignment.id), "state": "stopped", "exit_code": -15}
+    reply = client.post("/api/agent/v1/heartbeat", report(node_id, 3, assignments=[stopped]), format="json").json()
+    assert reply["assignments"] == []
+    assert Assignment.objects.get().state == "stopped"
+
+
+def test_a_device_with_new_ecc_errors_is_quarantined(enroll):
+    node_id, _cred, client = enroll()
+    bad = report(node_id, 1)
+    bad["devices"][1]["ecc_errors"] = 2
+    client.post("/api/agent/v1/heartbeat", bad, format="json")
+    device = Device.objects.get(node_id=node_id, index=1)
+    assert device.health == Device.Health.QUARANTINED
+    assert "ECC" in device.health_reason
+    assert Device.objects.get(node_id=node_id, index=0).health == Device.Health.OK
+    assert AuditEvent.objects.filter(action="device.quarantined").count() == 1
+
+
+@override_settings(TIDEGRID_NODE_UNREACHABLE_AFTER_S=30)
+def test_a_silent_node_turns_unreachable_and_back_to_online_on_its_next_heartbeat(enroll):
+    node_id, _cred, client = enroll()
+    client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json")
+    later = timezone.now() + timedelta(seconds=31)
+    assert services.nodes_mark_unreachable(now=later) == 1
+    assert Node.objects.get(id=node_id).liveness == Node.Liveness.UNREACHABLE
+    client.post("/api/agent/v1/heartbeat", report(node_id, 2), format="json")
+    assert Node.objects.get(id=node_id).liveness == Node.Liveness.ONLINE
+    actions = list(AuditEvent.objects.filter(object_id=node_id).values_list("action", flat=True))
+    assert "node.unreachable" in actions and "node.reachable" in actions
+
+
+def test_inventory_names_are_matched_to_the_reference_catalog(enroll):
+    assert AcceleratorModel.objects.filter(code="nvidia-a100-80gb", slicing="mig").exists()
+    node_id, _cred, _client = enroll()
+    assert Device.objects.filter(node_id=node_id, model__code="nvidia-a100-80gb").count() == 2
