@@ -38,7 +38,7 @@ fmt: install
 
 messages: install
 	DJANGO_SETTINGS_MODULE=tidegrid.settings.dev DJANGO_SECRET_KEY=x DATABASE_URL=postgres://x/x REDIS_URL=redis://x \
-	  $(PYTHON) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.data --no-obsolete
+	  $(PYTHON) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.data --ignore=tests --no-obsolete
 	DJANGO_SETTINGS_MODULE=tidegrid.settings.dev DJANGO_SECRET_KEY=x DATABASE_URL=postgres://x/x REDIS_URL=redis://x \
 	  $(PYTHON) manage.py compilemessages -l zh_Hans --ignore=.venv
 

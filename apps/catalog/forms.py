@@ -1,12 +1,23 @@
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .models import Cluster, Region
 
 
+class RegionChoiceField(forms.ModelChoiceField):
+    """Regions listed in the reader's language: 上海 (cn-shanghai) / Shanghai (cn-shanghai)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Region.objects.order_by("code"), **kwargs)
+
+    def label_from_instance(self, obj: Region) -> str:
+        return f"{obj.display_name(get_language())} ({obj.code})"
+
+
 class ClusterForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
-    region = forms.ModelChoiceField(label=_("Region"), queryset=Region.objects.all())
+    region = RegionChoiceField(label=_("Region"))
     kind = forms.ChoiceField(label=_("Kind"), choices=Cluster.Kind.choices)
 
 

@@ -54,8 +54,8 @@ def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
     allowed_from, target = _TRANSITIONS[action]
     node = Node.objects.select_for_update().get(pk=node.pk)
     if node.state not in allowed_from:
-        raise ValidationError({"action": [_("A %(state)s node cannot be %(action)sed.")
-                                          % {"state": node.get_state_display().lower(), "action": action}]})
+        raise ValidationError({"action": [_("This is not possible while the node is %(state)s.")
+                                          % {"state": node.get_state_display()}]})
     if action in ("drain", "decommission"):
         from apps.telemetry.services import assignments_stop_on_node, credential_cache_forget  # (see below)
 

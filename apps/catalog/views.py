@@ -159,8 +159,11 @@ def node_action(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("Node %(host)s: %(action)s done.") % {"host": node.hostname,
-                                                                           "action": form.cleaned_data["action"]})
+        done = {"cordon": _("Node %(host)s is cordoned: it takes no new work."),
+                "uncordon": _("Node %(host)s takes new work again."),
+                "drain": _("Node %(host)s is draining: its workloads are being stopped."),
+                "decommission": _("Node %(host)s is decommissioned; its agent credential no longer works.")}
+        messages.success(request, done[form.cleaned_data["action"]] % {"host": node.hostname})
     return redirect("catalog:node_detail", pk=node.pk)
 
 

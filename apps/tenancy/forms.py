@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.catalog.models import Region
+from apps.catalog.forms import RegionChoiceField
 
 from .models import Organization, Role
 from .uscc import validate_uscc
@@ -12,8 +12,7 @@ PROFILE_FORM_FIELDS = ["name", "credit_code", "registered_region", "industry", "
 class OrganizationProfileForm(forms.ModelForm):
     """Field validation only; the service does the write (and the audit)."""
 
-    registered_region = forms.ModelChoiceField(queryset=Region.objects.all(), required=False,
-                                               label=_("Registered region"))
+    registered_region = RegionChoiceField(required=False, label=_("Registered region"))
 
     class Meta:
         model = Organization
