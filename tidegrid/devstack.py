@@ -6,11 +6,13 @@ unless the variables were already set) and stops those servers after this proces
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +22,34 @@ BIN = Path(PYTHON).parent
 
 def _manage(*args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def _wait_for_web(host: str, port: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("the web server did not come up")
+
+
+def _start_demo_fleet(server: str) -> dict[str, subprocess.Popen]:
+    """Simulated GPU nodes of the demo provider: real agent processes talking HTTP to the server."""
+    groups = json.loads(subprocess.run([PYTHON, "manage.py", "demo_fleet"], cwd=ROOT, check=True,
+                                       capture_output=True, text=True).stdout)
+    fleet = {}
+    for group in groups:
+        prefix = group["hostname_prefix"]
+        fleet[f"fleet {prefix}"] = subprocess.Popen(
+            [PYTHON, "-m", "agents", "simulate", "--server", server, "--token", group["token"],
+             "--nodes", str(group["nodes"]), "--devices", *group["devices"], "--hostname-prefix", prefix,
+             "--state-dir", str(ROOT / ".data" / "agents" / prefix.rstrip("-")), "--runtime", "process",
+             "--log-level", "WARNING"],
+            cwd=ROOT,
+        )
+    return fleet
 
 
 def main() -> int:
@@ -41,6 +71,8 @@ def main() -> int:
                  "--schedule", str(ROOT / ".data" / "celerybeat-schedule")],
     }
     running = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in processes.items()}
+    _wait_for_web(host, port)
+    running.update(_start_demo_fleet(f"http://{host}:{port}"))
 
     print("\n" + "=" * 72, flush=True)
     print(f"  TideGrid is running:  http://{host}:{port}/", flush=True)
@@ -48,7 +80,8 @@ def main() -> int:
     print("  Demo logins (e-mail / password):", flush=True)
     for line in seed.stdout.rstrip().splitlines():
         print("   " + line, flush=True)
-    print("  Press Ctrl-C to stop everything (web, worker, beat, databases).", flush=True)
+    print("  Simulated fleet: 6 GPU nodes of the demo provider (see Clusters in the provider login).", flush=True)
+    print("  Press Ctrl-C to stop everything (web, worker, beat, agents, databases).", flush=True)
     print("=" * 72 + "\n", flush=True)
 
     stopping = False

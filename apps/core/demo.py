@@ -85,10 +85,11 @@ def demo_world_load() -> list[DemoLogin]:
 # The simulated fleet `make run` starts: per provider cluster, how many nodes of which devices.
 DEMO_FLEET = [
     # cluster name, region, kind, hostname prefix, nodes, devices per node (catalog code:count)
-    ("Lingang AZ-1", "cn-shanghai", "bare_metal", "sh-a100", 2, ["nvidia-a100-80gb:8"]),
-    ("Lingang AZ-1", "cn-shanghai", "bare_metal", "sh-910b", 1, ["huawei-ascend-910b3:8"]),
-    ("Ulanqab West-1", "cn-ulanqab", "kubernetes", "wlcb-h20", 2, ["nvidia-h20-96gb:8"]),
-    ("Ulanqab West-1", "cn-ulanqab", "kubernetes", "wlcb-t4", 1, ["nvidia-t4:4"]),
+    # Device names as the drivers report them; the server matches them to the catalog.
+    ("Lingang AZ-1", "cn-shanghai", "bare_metal", "sh-a100-", 2, ["NVIDIA A100-SXM4-80GB:8"]),
+    ("Lingang AZ-1", "cn-shanghai", "bare_metal", "sh-910b-", 1, ["Ascend910B3:8"]),
+    ("Ulanqab West-1", "cn-ulanqab", "kubernetes", "wlcb-h20-", 2, ["NVIDIA H20:8"]),
+    ("Ulanqab West-1", "cn-ulanqab", "kubernetes", "wlcb-t4-", 1, ["Tesla T4:4"]),
 ]
 
 

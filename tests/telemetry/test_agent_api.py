@@ -201,3 +201,24 @@ def test_inventory_names_are_matched_to_the_reference_catalog(enroll):
     assert AcceleratorModel.objects.filter(code="nvidia-a100-80gb", slicing="mig").exists()
     node_id, _cred, _client = enroll()
     assert Device.objects.filter(node_id=node_id, model__code="nvidia-a100-80gb").count() == 2
+
+
+def test_re_enrollment_tells_the_agent_where_its_sequence_stands(enroll):
+    node_id, _cred, client = enroll("gpu-01")
+    for seq in (1, 2, 3):
+        client.post("/api/agent/v1/heartbeat", report(node_id, seq), format="json")
+    from apps.telemetry.services import bootstrap_token_create
+    from tests.telemetry.conftest import inventory as inv
+
+    node = Node.objects.get(id=node_id)
+    _t, token = bootstrap_token_create(actor=_admin_of(node), cluster=node.cluster)
+    body = APIClient().post("/api/agent/v1/enroll", {"bootstrap_token": token, **inv("gpu-01")}, format="json").json()
+    assert body["node_id"] == node_id
+    assert body["last_seq"] == 3
+
+
+def _admin_of(node):
+    from apps.tenancy.access import Actor
+    from apps.tenancy.models import Membership
+
+    return Actor(user=Membership.objects.filter(organization_id=node.organization_id, role="admin").first().user)

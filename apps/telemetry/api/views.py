@@ -41,6 +41,8 @@ class EnrollView(AgentAPIView):
             "node_id": str(node.id), "credential": credential,
             "heartbeat_interval_s": services.heartbeat_interval_s(),
             "cluster_id": str(node.cluster_id), "region": node.cluster.region.code,
+            # An agent that lost its state re-enrolls and continues after the last report the server has.
+            "last_seq": node.last_seq,
         }, status=status.HTTP_201_CREATED)
 
 
