@@ -6,7 +6,6 @@ unless the variables were already set) and stops those servers after this proces
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,6 +13,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from tidegrid.demofleet import start_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -33,23 +34,6 @@ def _wait_for_web(host: str, port: str, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.3)
     raise SystemExit("the web server did not come up")
-
-
-def _start_demo_fleet(server: str) -> dict[str, subprocess.Popen]:
-    """Simulated GPU nodes of the demo provider: real agent processes talking HTTP to the server."""
-    groups = json.loads(subprocess.run([PYTHON, "manage.py", "demo_fleet"], cwd=ROOT, check=True,
-                                       capture_output=True, text=True).stdout)
-    fleet = {}
-    for group in groups:
-        prefix = group["hostname_prefix"]
-        fleet[f"fleet {prefix}"] = subprocess.Popen(
-            [PYTHON, "-m", "agents", "simulate", "--server", server, "--token", group["token"],
-             "--nodes", str(group["nodes"]), "--devices", *group["devices"], "--hostname-prefix", prefix,
-             "--state-dir", str(ROOT / ".data" / "agents" / prefix.rstrip("-")), "--runtime", "process",
-             "--log-level", "WARNING"],
-            cwd=ROOT,
-        )
-    return fleet
 
 
 def main() -> int:
@@ -72,7 +56,7 @@ def main() -> int:
     }
     running = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in processes.items()}
     _wait_for_web(host, port)
-    running.update(_start_demo_fleet(f"http://{host}:{port}"))
+    running.update(start_fleet(f"http://{host}:{port}", ROOT / ".data" / "agents"))
 
     print("\n" + "=" * 72, flush=True)
     print(f"  TideGrid is running:  http://{host}:{port}/", flush=True)
@@ -101,15 +85,19 @@ def main() -> int:
                 stopping = True
         time.sleep(0.5)
 
-    for process in running.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for process in running.values():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
+    # Agents first (their last report still reaches the web server), then web, worker and beat.
+    agents = [p for name, p in running.items() if name.startswith("fleet")]
+    others = [p for name, p in running.items() if not name.startswith("fleet")]
+    for group in (agents, others):
+        for process in group:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in group:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
     print("[devstack] stopped", flush=True)
     return exit_code
 

@@ -201,3 +201,11 @@ def test_dockerignore_keeps_local_state_out_of_the_image():
     patterns = {line.strip() for line in (REPO_ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
                 if line.strip() and not line.startswith("#")}
     assert {".git", ".venv", ".data", ".env"} <= patterns
+
+
+def test_compose_runs_a_simulated_fleet_that_reaches_web_over_http(compose):
+    fleet = compose["services"]["simulated-agents"]
+    command = " ".join(fleet["command"])
+    assert "python -m tidegrid.demofleet --server http://web:8000" in command
+    assert fleet["depends_on"]["web"]["condition"] == "service_healthy"
+    assert fleet["image"] == compose["services"]["web"]["image"]
