@@ -36,7 +36,7 @@
         options: {
           animation: false, responsive: true, maintainAspectRatio: false,
           plugins: { title: { display: true, text: labels[metric] }, legend: { position: "bottom" } },
-          scales: { y: { beginAtZero: metric !== "temperature_c" }, x: { ticks: { maxTicksLimit: 8 } } },
+          scales: { y: Object.assign({ beginAtZero: metric !== "temperature_c" }, metric === "utilization_pct" ? { max: 100 } : {}), x: { ticks: { maxTicksLimit: 8 } } },
         },
       };
       if (charts[metric]) charts[metric].destroy();
