@@ -8,7 +8,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt messages migrations clean bench bench-heartbeat
+.PHONY: help install run test lint fmt messages migrations clean bench bench-heartbeat bench-fleet
 
 help:
 	@echo "make run     set up, then serve the platform with demo data on http://127.0.0.1:8000"
@@ -51,4 +51,7 @@ clean:
 bench-heartbeat: install
 	$(PYTHON) tidegrid/embedded.py --ephemeral -- bash benchmarks/run_heartbeat_bench.sh
 
-bench: bench-heartbeat
+bench: bench-heartbeat bench-fleet
+
+bench-fleet: install
+	$(PYTHON) tidegrid/embedded.py --ephemeral -- bash benchmarks/run_fleet_soak.sh

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_record
-from apps.catalog.models import Cluster, Device, Node
+from apps.catalog.models import AcceleratorModel, Cluster, Device, Node
 from apps.catalog.selectors import accelerator_model_match
 from apps.tenancy.access import Actor, role_at_least, role_in
 from apps.tenancy.models import Role
@@ -119,10 +119,12 @@ def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any
 
 def _devices_sync(*, node: Node, reported: list[dict]) -> None:
     existing = {device.uuid: device for device in Device.objects.filter(node=node)}
+    catalog = list(AcceleratorModel.objects.all())
     seen = set()
     for item in reported:
         seen.add(item["uuid"])
-        model = accelerator_model_match(reported_name=item["model"], memory_total_mib=item["memory_total_mib"])
+        model = accelerator_model_match(reported_name=item["model"], memory_total_mib=item["memory_total_mib"],
+                                        models=catalog)
         device = existing.get(item["uuid"])
         if device is None:
             Device.objects.filter(node=node, index=item["index"]).exclude(uuid=item["uuid"]).delete()

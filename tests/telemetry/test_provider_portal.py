@@ -185,3 +185,27 @@ def test_metrics_use_dcgm_names_and_need_the_token(client, enroll):
 
 def test_metrics_are_not_exposed_without_a_configured_token(client):
     assert client.get("/metrics").status_code == 404
+
+
+def test_retention_prunes_old_samples_and_rollups_but_keeps_recent_ones(enroll):
+    from datetime import timedelta
+
+    from django.db.models import F
+    from django.utils import timezone
+
+    from apps.telemetry.models import DeviceRollup, DeviceSample
+    from apps.telemetry.rollups import telemetry_prune
+
+    node_id, _cred, agent = enroll("gpu-10", devices=1)
+    now = timezone.now()
+    for seq, age in ((1, timedelta(hours=30)), (2, timedelta(minutes=5))):
+        body = report(node_id, seq, device_count=1, prefix="gpu-10", collected_at=(now - age).isoformat())
+        agent.post("/api/agent/v1/heartbeat", body, format="json")
+    telemetry_rollup(now=now, lookback_hours=48)
+    assert DeviceRollup.objects.filter(resolution="hour").count() == 2
+    DeviceRollup.objects.filter(resolution="minute").update(bucket=F("bucket") - timedelta(days=9))
+    removed = telemetry_prune(now=now)
+    assert removed["raw"] == 1
+    assert list(DeviceSample.objects.values_list("seq", flat=True)) == [2]
+    assert not DeviceRollup.objects.filter(resolution="minute").exists()
+    assert DeviceRollup.objects.filter(resolution="hour").count() == 2
