@@ -36,6 +36,8 @@ class NodeCredential(models.Model):
     """The per-node secret the agent authenticates with. Only its SHA-256 is stored."""
 
     node = models.ForeignKey("catalog.Node", on_delete=models.CASCADE, related_name="credentials")
+    bootstrap_token = models.ForeignKey(BootstrapToken, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="credentials", help_text=_("the token it was issued for"))
     credential_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(max_length=16, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

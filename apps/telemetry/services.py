@@ -84,15 +84,23 @@ def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any
     token = BootstrapToken.objects.select_for_update().select_related("cluster").filter(
         token_hash=_sha256(bootstrap_token)).first()
     now = timezone.now()
-    if token is None or token.revoked_at is not None or token.expires_at <= now or token.uses >= token.max_uses:
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise EnrollmentRefused(_("This bootstrap token is unknown, used up, expired or revoked: "
                                   "create a new one in the provider portal."))
-    token.uses = F("uses") + 1
-    token.save(update_fields=["uses"])
     cluster = token.cluster
-    node, created = Node.objects.select_for_update().get_or_create(
-        cluster=cluster, hostname=hostname, defaults={"organization_id": cluster.organization_id},
-    )
+    node = Node.objects.select_for_update().filter(cluster=cluster, hostname=hostname).first()
+    # An agent whose enrollment answer was lost (timeout) retries with the same token: that is the same
+    # node enrolling again, not another use of the token.
+    retry = node is not None and NodeCredential.objects.filter(node=node, bootstrap_token=token).exists()
+    if not retry:
+        if token.uses >= token.max_uses:
+            raise EnrollmentRefused(_("This bootstrap token is unknown, used up, expired or revoked: "
+                                      "create a new one in the provider portal."))
+        token.uses = F("uses") + 1
+        token.save(update_fields=["uses"])
+    created = node is None
+    if created:
+        node = Node(cluster=cluster, hostname=hostname, organization_id=cluster.organization_id)
     if node.state == Node.State.DECOMMISSIONED:
         node.state = Node.State.ACTIVE  # re-enrolling with a fresh token is how a provider brings it back
     node.cpu_milli = inventory.get("cpu_milli", 0)
@@ -109,7 +117,8 @@ def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any
     credential_cache_forget(node=node)
     prefix = secrets.token_hex(4)
     credential = f"{CREDENTIAL_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    NodeCredential.objects.create(node=node, credential_hash=_sha256(credential), prefix=prefix)
+    NodeCredential.objects.create(node=node, credential_hash=_sha256(credential), prefix=prefix,
+                                  bootstrap_token=token)
     audit_record(actor=None, action="node.enrolled" if created else "node.re_enrolled",
                  organization=cluster.organization_id, target=node,
                  details={"hostname": hostname, "cluster": cluster.name, "devices": len(inventory.get("devices", [])),

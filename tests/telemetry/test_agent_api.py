@@ -222,3 +222,14 @@ def _admin_of(node):
     from apps.tenancy.models import Membership
 
     return Actor(user=Membership.objects.filter(organization_id=node.organization_id, role="admin").first().user)
+
+
+def test_a_retried_enrollment_with_the_same_token_does_not_use_it_up(provider, cluster):
+    _token, plaintext = services.bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster, max_uses=1)
+    client = APIClient()
+    first = client.post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory("a")}, format="json")
+    retry = client.post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory("a")}, format="json")
+    other = client.post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory("b")}, format="json")
+    assert (first.status_code, retry.status_code, other.status_code) == (201, 201, 401)
+    assert first.json()["node_id"] == retry.json()["node_id"]
+    assert BootstrapToken.objects.get().uses == 1
