@@ -167,6 +167,10 @@ class Agent:
             "memory_mib": self.config.memory_mib if self.config.memory_mib is not None else host_memory_mib(),
             "labels": dict(self.config.labels), "devices": devices,
         }
+        if self.config.initial_delay_s > 0:
+            # A simulated fleet spreads its enrollments too: a thousand at once is a retry storm.
+            self.stop_event.wait(self.config.initial_delay_s)
+            self._start_delay_spent = True
         while not self.stop_event.is_set():
             try:
                 answer = self.client.enroll(payload)
@@ -209,7 +213,8 @@ class Agent:
             return None
 
     def _loop(self) -> None:
-        next_collect = self.clock() + max(0.0, self.config.initial_delay_s)
+        delay = 0.0 if getattr(self, "_start_delay_spent", False) else self.config.initial_delay_s
+        next_collect = self.clock() + max(0.0, delay)
         while not self.stop_event.is_set():
             now = self.clock()
             if now >= next_collect:

@@ -109,6 +109,9 @@ def simulate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-dir", default=".sim-agents", help="one sub-folder per node (default .sim-agents)")
     parser.add_argument("--hostname-prefix", default="sim-node-", help="node names are PREFIX001, PREFIX002, ...")
     parser.add_argument("--no-fsync", action="store_true", help="skip fsync of state and spool (load tests)")
+    parser.add_argument("--ramp", type=_positive,
+                        help="spread the nodes' start (enrollment, first report) over this many seconds "
+                             "(default: one interval)")
     return parser
 
 
@@ -207,7 +210,8 @@ def simulate_main(argv: Sequence[str]) -> int:
                                grace_s=args.grace)
         # Spread the nodes over one interval so a fleet does not report in lock-step.
         config = _config(args, hostname=hostname, state_dir=state_dir, token=token,
-                         initial_delay_s=jitter.uniform(0, args.interval or 10.0) if args.nodes > 1 else 0.0,
+                         initial_delay_s=jitter.uniform(0, args.ramp or args.interval or 10.0)
+                         if args.nodes > 1 else 0.0,
                          durable=not args.no_fsync)
         agents.append(Agent(config, backend=backend, runtime=runtime, stop_event=stop))
     _install_signal_handlers(stop)

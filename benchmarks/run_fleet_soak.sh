@@ -35,7 +35,7 @@ trap 'kill $GUNICORN 2>/dev/null || true; rm -rf "$STATE"' EXIT
 for _ in $(seq 1 100); do curl -fs http://127.0.0.1:$PORT/healthz >/dev/null 2>&1 && break; sleep 0.2; done
 $PY -m agents simulate --server http://127.0.0.1:$PORT --token "$TOKEN" --nodes "$FLEET" \
   --devices "NVIDIA A100-SXM4-80GB:8" --runtime noop --interval "$INTERVAL" --no-fsync \
-  --state-dir "$STATE" --hostname-prefix soak- --log-level ${AGENT_LOG:-ERROR} &
+  --ramp "${RAMP:-120}" --state-dir "$STATE" --hostname-prefix soak- --log-level ${AGENT_LOG:-ERROR} &
 FLEET_PID=$!
 # Ramp-up (enrollment) is not measured: wait until every node has reported once.
 reported() { $PY manage.py shell -v0 -c "
