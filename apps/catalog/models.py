@@ -136,6 +136,9 @@ class Node(models.Model):
     liveness = models.CharField(_("liveness"), max_length=20, choices=Liveness.choices, default=Liveness.ONLINE)
     cpu_milli = models.PositiveIntegerField(_("CPU (milli-cores)"), default=0)
     memory_mib = models.PositiveIntegerField(_("memory (MiB)"), default=0)
+    # Free counters for placement, guarded by CHECK constraints like the devices' (see Meta).
+    cpu_free_milli = models.IntegerField(_("free CPU (milli-cores)"), default=0)
+    memory_free_mib = models.IntegerField(_("free memory (MiB)"), default=0)
     labels = models.JSONField(_("labels"), default=dict, blank=True)
     agent_version = models.CharField(_("agent version"), max_length=40, blank=True)
     runtime = models.CharField(_("runtime"), max_length=20, blank=True)
@@ -152,6 +155,10 @@ class Node(models.Model):
         verbose_name_plural = _("nodes")
         constraints = [
             models.UniqueConstraint(fields=["cluster", "hostname"], name="node_hostname_unique_per_cluster"),
+            models.CheckConstraint(condition=Q(cpu_free_milli__gte=0) & Q(cpu_free_milli__lte=F("cpu_milli")),
+                                   name="node_free_cpu_in_range"),
+            models.CheckConstraint(condition=Q(memory_free_mib__gte=0) & Q(memory_free_mib__lte=F("memory_mib")),
+                                   name="node_free_memory_in_range"),
         ]
 
     def __str__(self) -> str:

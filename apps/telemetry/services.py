@@ -103,8 +103,11 @@ def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any
         node = Node(cluster=cluster, hostname=hostname, organization_id=cluster.organization_id)
     if node.state == Node.State.DECOMMISSIONED:
         node.state = Node.State.ACTIVE  # re-enrolling with a fresh token is how a provider brings it back
-    node.cpu_milli = inventory.get("cpu_milli", 0)
-    node.memory_mib = inventory.get("memory_mib", 0)
+    # Capacity may change between enrollments; what is allocated stays allocated.
+    cpu_total, memory_total = inventory.get("cpu_milli", 0), inventory.get("memory_mib", 0)
+    node.cpu_free_milli = max(0, min(cpu_total, node.cpu_free_milli + cpu_total - node.cpu_milli))
+    node.memory_free_mib = max(0, min(memory_total, node.memory_free_mib + memory_total - node.memory_mib))
+    node.cpu_milli, node.memory_mib = cpu_total, memory_total
     node.labels = inventory.get("labels", {})
     node.agent_version = inventory.get("agent_version", "")
     node.runtime = inventory.get("runtime", "")

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "apps.tenancy",
     "apps.audit",
     "apps.telemetry",
+    "apps.booking",
+    "apps.scheduling",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +213,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-overdue-invitations": {
         "task": "tenancy.invitations_expire",
         "schedule": crontab(minute="*/5"),
+    },
+    "placement-sweep": {
+        "task": "scheduling.sweep",
+        "schedule": 15.0,
     },
     "mark-silent-nodes-unreachable": {
         "task": "telemetry.nodes_mark_unreachable",

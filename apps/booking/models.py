@@ -1,0 +1,77 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Workload(models.Model):
+    """An instance or batch job a customer asked for: what it needs, where it may run, and its state."""
+
+    class Kind(models.TextChoices):
+        INSTANCE = "instance", _("Interactive instance")
+        BATCH = "batch", _("Batch job")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PLACED = "placed", _("Placed")
+        STARTING = "starting", _("Starting")
+        RUNNING = "running", _("Running")
+        STOPPING = "stopping", _("Stopping")
+        STOPPED = "stopped", _("Stopped")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        PREEMPTED = "preempted", _("Preempted")
+        LOST = "lost", _("Lost")
+
+    class BillingMode(models.TextChoices):
+        ON_DEMAND = "on_demand", _("On demand")
+        RESERVED = "reserved", _("Reserved")
+        SPOT = "spot", _("Spot (interruptible)")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="workloads")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.BATCH)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
+    billing_mode = models.CharField(_("billing mode"), max_length=12, choices=BillingMode.choices,
+                                    default=BillingMode.ON_DEMAND)
+
+    # What it needs (one GPU shape: whole cards, one fractional slice, or one MIG/vNPU profile).
+    cpu_milli = models.PositiveIntegerField(_("CPU (milli-cores)"), default=1000)
+    memory_mib = models.PositiveIntegerField(_("memory (MiB)"), default=4096)
+    gpu_count = models.PositiveSmallIntegerField(_("whole cards"), default=0)
+    gpu_milli = models.PositiveSmallIntegerField(_("slice compute (milli-GPU)"), default=0)
+    gpu_memory_mib = models.PositiveIntegerField(_("slice memory (MiB)"), default=0)
+    profile = models.CharField(_("profile"), max_length=40, blank=True)
+    accelerator_models = models.JSONField(_("accelerator models"), default=list, blank=True,
+                              help_text=_("catalog codes; empty = any"))
+    vendors = models.JSONField(_("vendors"), default=list, blank=True)
+    min_gpu_memory_mib = models.PositiveIntegerField(_("minimum card memory (MiB)"), default=0)
+    min_fp16_tflops = models.DecimalField(_("minimum FP16 TFLOPS"), max_digits=8, decimal_places=1, default=0)
+    preferred_region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
+    allowed_regions = models.JSONField(_("allowed regions"), default=list, blank=True,
+                                       help_text=_("region codes it may overflow to; empty = preferred only"))
+    priority = models.SmallIntegerField(_("priority"), default=0)
+    preemptible = models.BooleanField(_("preemptible"), default=False)
+    spec = models.JSONField(_("run spec"), default=dict, blank=True, help_text=_("image, command, env"))
+
+    pending_reason = models.TextField(_("why pending"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    placed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "preferred_region"], name="workload_pending_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(gpu_count__gt=0, gpu_milli=0, profile="")
+                           | Q(gpu_count=0, gpu_milli__gt=0, gpu_milli__lt=1000, profile="")
+                           | Q(gpu_count=0, gpu_milli=0) & ~Q(profile="")),
+                name="workload_one_gpu_shape"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

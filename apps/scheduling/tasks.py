@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="scheduling.place_pending", acks_late=True)
+def place_pending(region_code: str) -> dict:
+    return services.place_pending(region_code=region_code)
+
+
+@shared_task(name="scheduling.sweep", acks_late=True)
+def sweep() -> list[str]:
+    """Beat: retry every region with pending work (capacity may have freed up since)."""
+    regions = services.regions_with_pending()
+    for region_code in regions:
+        place_pending.delay(region_code)
+    return regions

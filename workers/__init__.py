@@ -1,0 +1,1 @@
+"""Background workers of TideGrid (placement engine; the Celery glue lives elsewhere)."""

@@ -1,0 +1,255 @@
+"""Scoring policies. Each scores the feasible nodes at once (numpy) and picks devices on the winner.
+
+``fgd``, ``bestfit``, ``packing``, ``dotprod``, ``clustering`` and ``random`` follow the definitions of
+the FGD paper's simulator (integer scores, ties broken by the node's tie rank). ``tidal`` is TideGrid's
+default; see :func:`score_tidal`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .model import MILLI, Request
+from .state import ClusterState, WorkloadClass
+
+MAX_SPEC_CPU = 128000.0
+MAX_SPEC_GPU = 8000.0
+BIG = np.int64(1 << 40)
+
+
+@dataclass
+class Choice:
+    node: int
+    devices: np.ndarray
+    score: float
+    extra: dict = field(default_factory=dict)
+
+
+def pick_best(scores: np.ndarray, nodes: np.ndarray, state: ClusterState) -> int:
+    """Position (into ``nodes``) of the best score; ties go to the lowest tie rank."""
+    best = scores.max()
+    ties = np.flatnonzero(scores == best)
+    if len(ties) == 1:
+        return int(ties[0])
+    return int(ties[np.argmin(state.tie_rank[nodes[ties]])])
+
+
+def whole_devices(fit_rows: np.ndarray, k: int) -> np.ndarray:
+    """First ``k`` fitting devices (by index) of each row."""
+    return fit_rows & (np.cumsum(fit_rows, axis=1) <= k)
+
+
+def _slice_milli(state: ClusterState, req: Request, nodes: np.ndarray) -> np.ndarray:
+    m, _ = state.slice_shape(req)
+    if isinstance(m, np.ndarray):
+        return m[nodes]
+    return np.full((len(nodes), state.dev_valid.shape[1]), m, dtype=np.int64)
+
+
+def tightest_device(state: ClusterState, req: Request, node: int, fit_row: np.ndarray) -> int:
+    free = np.where(fit_row, state.dev_milli_free[node], BIG)
+    return int(np.argmin(free))
+
+
+def random_device(fit_row: np.ndarray, rng: np.random.Generator) -> int:
+    idx = np.flatnonzero(fit_row)
+    return int(idx[rng.integers(len(idx))])
+
+
+def _devices_for(state, req, node, fit_row, share_rule="tightest", rng=None) -> np.ndarray:
+    k = req.kind
+    if k == "whole":
+        return np.flatnonzero(whole_devices(fit_row[None, :], req.gpu_count)[0])
+    if k in ("fractional", "profile"):
+        if share_rule == "random":
+            return np.array([random_device(fit_row, rng)])
+        return np.array([tightest_device(state, req, node, fit_row)])
+    return np.zeros(0, dtype=np.int64)
+
+
+# --- reference policies -------------------------------------------------------------------------------
+def score_bestfit(state, req, nodes, fit, ctx, gpu_free=None):
+    if gpu_free is None:
+        gpu_free = state.dev_milli_free[nodes].sum(axis=1)
+    gpu_left = gpu_free - req_gpu_milli(state, req, nodes, fit)
+    cpu_left = state.cpu_free[nodes] - req.cpu_milli
+    s = cpu_left / MAX_SPEC_CPU * 0.5 + gpu_left / MAX_SPEC_GPU * 0.5
+    return np.trunc((1.0 - s) * 100.0), None
+
+
+def req_gpu_milli(state, req, nodes, fit):
+    k = req.kind
+    if k == "profile":
+        pm = _slice_milli(state, req, nodes)
+        return np.where(fit, pm, BIG).min(axis=1)
+    return np.full(len(nodes), req.total_gpu_milli, dtype=np.int64)
+
+
+def score_dotprod(state, req, nodes, fit, ctx):
+    gpu_free = state.dev_milli_free[nodes].sum(axis=1)
+    dot = (state.cpu_free[nodes] / MAX_SPEC_CPU) * (req.cpu_milli / MAX_SPEC_CPU) + (gpu_free / MAX_SPEC_GPU) * (
+        req_gpu_milli(state, req, nodes, fit) / MAX_SPEC_GPU)
+    return np.trunc(100.0 * (1.0 - dot / 2.0)), None
+
+
+def score_packing(state, req, nodes, fit, ctx):
+    if req.kind == "cpu":
+        return np.zeros(len(nodes)), None
+    free = state.dev_milli_free[nodes]
+    valid = state.dev_valid[nodes]
+    full = (free == MILLI) & valid
+    n_full = full.sum(axis=1)
+    n_dev = state.dev_count[nodes]
+    idle = n_full == n_dev
+    case3 = np.maximum(100 // 3 - n_full, n_full)
+    if req.kind == "whole":
+        # whole GPUs come from fully free devices: case 2
+        other = np.maximum(100 // 2 - req.gpu_count, 100 // 3)
+    else:
+        dev = np.where(fit, free, BIG).argmin(axis=1)  # tightest fitting device
+        f = free[np.arange(len(nodes)), dev]
+        case1 = np.maximum(100 - (f * 100 // MILLI) // 10, 100 // 2)
+        other = np.where(f == MILLI, np.maximum(100 // 2 - 1, 100 // 3), case1)
+    return np.where(idle, case3, other).astype(np.float64), None
+
+
+def score_clustering(state, req, nodes, fit, ctx):
+    if req.kind == "cpu":
+        return np.zeros(len(nodes)), None
+    tag = 0 if req.kind in ("fractional", "profile") else req.gpu_count
+    tags = state.tags[nodes]
+    left = state.dev_milli_free[nodes].sum(axis=1)
+    base = (25 * (8000 - left)) // 8000
+    n_aff = (tags > 0).sum(axis=1)
+    has = tags[:, tag] > 0
+    off = np.where(has, np.where(n_aff == 1, 75, 50), np.where(n_aff == 0, 25, 0))
+    return (base + off).astype(np.float64), None
+
+
+def score_random(state, req, nodes, fit, ctx):
+    rng = ctx["rng"]
+    s = np.zeros(len(nodes))
+    s[rng.integers(len(nodes))] = 100.0
+    return s, None
+
+
+def _sigmoid_score(delta):
+    return np.floor(1.0 / (1.0 + np.exp(-delta / 1000.0)) * 100.0)
+
+
+def fgd_candidates(state, req, nodes, fit, fm, cpu, mem, quantize=True):
+    """FGD deltas. Returns (per-node best score, per-node device choice or None, per-node delta)."""
+    k = req.kind
+    if k in ("fractional", "profile"):
+        pm = _slice_milli(state, req, nodes)
+        cn, cd = np.nonzero(fit)
+        f = state.dev_milli_free[nodes[cn], cd]
+        # identical (node, free) candidates score the same: keep the first device of each
+        key = cn * (MILLI + 1) + f
+        _, first = np.unique(key, return_index=True)
+        cn, cd = cn[first], cd[first]
+        milli = pm[cn, cd]
+        after = fm.after_slice(nodes[cn], cd, milli, cpu, mem)
+        delta = fm.F[nodes[cn]] - after
+        sc = _sigmoid_score(delta) if quantize else np.round(delta, 6)
+        # best per node; first device among equal scores
+        order = np.lexsort((cd, -sc, cn))
+        cn_o = cn[order]
+        firsts = np.r_[0, np.flatnonzero(np.diff(cn_o)) + 1]
+        sel = order[firsts]
+        node_score = np.empty(len(nodes))
+        node_dev = np.empty(len(nodes), dtype=np.int64)
+        node_delta = np.empty(len(nodes))
+        node_score[cn[sel]] = sc[sel]
+        node_dev[cn[sel]] = cd[sel]
+        node_delta[cn[sel]] = delta[sel]
+        return node_score, node_dev, node_delta
+    if k == "whole":
+        chosen = whole_devices(fit, req.gpu_count)
+        after = fm.after_devices(nodes, chosen, cpu, mem)
+    else:
+        after = fm.after_devices(nodes, np.zeros_like(fit), cpu, mem)
+    delta = fm.F[nodes] - after
+    return (_sigmoid_score(delta) if quantize else np.round(delta, 6)), None, delta
+
+
+def score_fgd(state, req, nodes, fit, ctx):
+    fm = state.frag
+    if fm is None:
+        raise ValueError("fgd needs a target workload: call state.set_target_workload(...) first")
+    sc, dev, delta = fgd_candidates(state, req, nodes, fit, fm, req.cpu_milli, req.memory_mib)
+    return sc, {"device": dev, "frag_delta": delta}
+
+
+def score_tidal(state, req, nodes, fit, ctx):
+    """TideGrid default: FGD's fragmentation gradient, made aware of host memory and CPU, then best fit.
+
+    1. Fragmentation is measured against the target workload with each class's typical memory as well as
+       CPU (a GPU on a node whose memory or CPU is exhausted is stranded, so it counts as fragment).
+    2. The gradient is scored on FGD's coarse integer sigmoid scale, which keeps FGD's implicit packing
+       (many ties, broken by a fixed node order).
+    3. Among the best, prefer the node left with the least free CPU and GPU (best fit), then tie rank.
+    """
+    fm = state.frag_alt or state.frag
+    if fm is None:  # no recent mix given: use a generic one (the live loop should pass the real mix)
+        fm = state.set_target_workload(GENERIC_MIX, memory_aware=True, capacity_aware=True)
+    sc, dev, delta = fgd_candidates(state, req, nodes, fit, fm, req.cpu_milli, req.memory_mib,
+                                    quantize=TIDAL["quantize"])
+    if TIDAL["tiebreak"] == "bestfit":
+        bf, _ = score_bestfit(state, req, nodes, fit, ctx, gpu_free=fm.total[nodes])
+    else:
+        bf = np.zeros(len(nodes))
+    combined = sc * 1000.0 + bf
+    return combined, {"device": dev, "frag_delta": delta, "fgd_score": sc, "bestfit": bf}
+
+
+GENERIC_MIX = [
+    WorkloadClass(4000, 0, 0, None, 0.15, 8192),
+    WorkloadClass(4000, 250, 1, None, 0.1, 16384),
+    WorkloadClass(6000, 500, 1, None, 0.1, 24576),
+    WorkloadClass(8000, 1000, 1, None, 0.35, 32768),
+    WorkloadClass(16000, 1000, 2, None, 0.1, 65536),
+    WorkloadClass(32000, 1000, 4, None, 0.1, 131072),
+    WorkloadClass(64000, 1000, 8, None, 0.1, 262144),
+]
+
+TIDAL = {"tiebreak": "bestfit", "memory_aware": True, "capacity_aware": True, "quantize": True,
+         "gpu_weight": 0.0}
+
+POLICIES = {
+    "fgd": score_fgd,
+    "bestfit": score_bestfit,
+    "packing": score_packing,
+    "dotprod": score_dotprod,
+    "clustering": score_clustering,
+    "random": score_random,
+    "tidal": score_tidal,
+}
+DEFAULT_POLICY = "tidal"
+
+
+def choose(state: ClusterState, req: Request, nodes: np.ndarray, dev_fit: np.ndarray, policy: str,
+           rng: np.random.Generator | None = None) -> Choice:
+    """Score the candidate ``nodes`` (indices) with ``policy`` and pick node and devices."""
+    try:
+        fn = POLICIES[policy]
+    except KeyError:
+        raise ValueError(f"unknown policy {policy!r}; known: {', '.join(sorted(POLICIES))}") from None
+    fit = dev_fit[nodes]
+    ctx = {"rng": rng if rng is not None else np.random.default_rng()}
+    scores, extra = fn(state, req, nodes, fit, ctx)
+    pos = pick_best(scores, nodes, state)
+    node = int(nodes[pos])
+    out_extra = {}
+    if extra is not None:
+        for key, val in extra.items():
+            if key != "device" and val is not None:
+                out_extra[key] = float(val[pos])
+    if extra is not None and extra.get("device") is not None and req.kind in ("fractional", "profile"):
+        devices = np.array([int(extra["device"][pos])])
+    else:
+        rule = "random" if policy == "random" else "tightest"
+        devices = _devices_for(state, req, node, fit[pos], rule, ctx["rng"])
+    return Choice(node, devices, float(scores[pos]), out_extra)
