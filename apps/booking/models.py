@@ -75,3 +75,19 @@ class Workload(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WorkloadEvent(models.Model):
+    """The workload's timeline: every state change with the reason a customer can read."""
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12)
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.workload_id}: {self.from_state} → {self.to_state}"

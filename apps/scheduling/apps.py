@@ -6,3 +6,6 @@ class SchedulingConfig(AppConfig):
     name = "apps.scheduling"
     label = "scheduling"
     verbose_name = _("Scheduling")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (follows assignment states reported by agents)

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
 from apps.catalog.models import Device, Node, RegionLatency
 from apps.telemetry.services import assignment_create
@@ -130,10 +131,9 @@ def place_pending(*, region_code: str, policy: str = DEFAULT_POLICY, batch: int 
                 continue
             for member in members:
                 snapshot.state.apply(member)
-            workload.state = Workload.State.PLACED
-            workload.placed_at = timezone.now()
-            workload.pending_reason = ""
-            workload.save(update_fields=["state", "placed_at", "pending_reason"])
+            node_names = ", ".join(snapshot.nodes[m.node_id].hostname for m in members)
+            workload = workload_transition(workload=workload, to_state=Workload.State.PLACED,
+                                           reason=f"placed on {node_names} by the {policy} policy")
             PlacementDecision.objects.create(
                 workload=workload, region=region_code, policy=policy, outcome=PlacementDecision.Outcome.PLACED,
                 node=snapshot.nodes[members[0].node_id], score=_jsonable(members[0].score))

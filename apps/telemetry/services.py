@@ -23,6 +23,7 @@ from apps.tenancy.access import Actor, role_at_least, role_in
 from apps.tenancy.models import Role
 
 from .models import Assignment, BootstrapToken, NodeCredential
+from .signals import assignment_state_changed, node_unreachable
 
 BOOTSTRAP_PREFIX = "tgb"
 CREDENTIAL_PREFIX = "tgn"
@@ -299,6 +300,7 @@ _REPORTABLE = {"starting", "running", "succeeded", "failed", "stopped"}
 
 
 def _assignments_update(*, node: Node, reported: list[dict], now: datetime) -> tuple[list[str], set[str]]:
+    """Record the states the agent reports; return the final ids to acknowledge and the reported ids."""
     if not reported:
         return [], set()
     by_id = {str(a.id): a for a in Assignment.objects.select_for_update().filter(
@@ -309,6 +311,7 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime) -> t
         if assignment is None or item["state"] not in _REPORTABLE:
             continue
         if not assignment.is_final:
+            previous_state = assignment.state
             assignment.state = item["state"]
             assignment.exit_code = item.get("exit_code")
             assignment.log_tail = (item.get("log_tail") or "")[-4096:]
@@ -318,6 +321,10 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime) -> t
                 assignment.finished_at = item.get("finished_at") or now
             assignment.last_reported_at = now
             assignment.save()
+            if assignment.state != previous_state:
+                assignment_state_changed.send(sender=Assignment, assignment=assignment, previous_state=previous_state)
+        if assignment.state == Assignment.State.LOST and item["state"] in ("starting", "running"):
+            continue  # declared lost while the node was away: not acknowledged, so the reply stops it
         if assignment.is_final:
             final_ids.append(str(assignment.id))
     return final_ids, {str(item["id"]) for item in reported}
@@ -334,6 +341,10 @@ def _reply(*, node: Node, seq: int, duplicate: bool, final_ids: list[str], repor
     with connection.cursor() as cursor:  # raw: this runs for every heartbeat
         cursor.execute(_OPEN_ASSIGNMENTS, [node.id])
         rows = cursor.fetchall()
+    if reported_ids:
+        # Work the server gave up on (lost while the node was away) but the agent still runs: stop it.
+        lost = Assignment.objects.filter(node_id=node.id, state=Assignment.State.LOST, id__in=list(reported_ids))
+        work += [{"id": str(assignment_id), "action": "stop"} for assignment_id in lost.values_list("id", flat=True)]
     for assignment_id, desired, state, spec in rows:
         if desired == Assignment.Desired.STOP:
             work.append({"id": str(assignment_id), "action": "stop"})
@@ -361,10 +372,23 @@ def nodes_mark_unreachable(*, now: datetime | None = None) -> int:
                 continue  # a heartbeat arrived meanwhile
             node.liveness = Node.Liveness.UNREACHABLE
             node.save(update_fields=["liveness"])
+            _assignments_mark_lost(node=node, now=now)
+            node_unreachable.send(sender=Node, node=node)
             audit_record(actor=None, action="node.unreachable", organization=node.organization_id, target=node,
                          details={"hostname": node.hostname, "last_heartbeat_at": node.last_heartbeat_at.isoformat()})
             count += 1
     return count
+
+
+def _assignments_mark_lost(*, node: Node, now: datetime) -> None:
+    """Work on a node that went silent is lost: whoever waits for it hears so now, not when it returns."""
+    for assignment in Assignment.objects.select_for_update().filter(node=node).exclude(
+            state__in=Assignment.FINAL_STATES):
+        previous_state = assignment.state
+        assignment.state, assignment.desired, assignment.finished_at = (
+            Assignment.State.LOST, Assignment.Desired.STOP, now)
+        assignment.save(update_fields=["state", "desired", "finished_at"])
+        assignment_state_changed.send(sender=Assignment, assignment=assignment, previous_state=previous_state)
 
 
 # --- assignments (the scheduler's side of the channel) -----------------------------------------------
@@ -379,11 +403,14 @@ def assignment_create(*, node: Node, spec: dict[str, Any]) -> Assignment:
 def assignment_stop(*, assignment: Assignment) -> Assignment:
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if not assignment.is_final:
+        previous_state = assignment.state
         if assignment.state == Assignment.State.PENDING:
             assignment.state = Assignment.State.STOPPED  # never started: nothing for the agent to stop
             assignment.finished_at = timezone.now()
         assignment.desired = Assignment.Desired.STOP
         assignment.save(update_fields=["desired", "state", "finished_at"])
+        if assignment.state != previous_state:
+            assignment_state_changed.send(sender=Assignment, assignment=assignment, previous_state=previous_state)
     return assignment
 
 

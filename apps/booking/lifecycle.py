@@ -1,0 +1,47 @@
+"""The workload state machine. Every state change goes through ``workload_transition``, which refuses
+transitions the machine does not allow and writes the event timeline."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Workload, WorkloadEvent
+
+S = Workload.State
+FINAL = {S.STOPPED, S.SUCCEEDED, S.FAILED, S.PREEMPTED, S.LOST}
+
+ALLOWED: dict[str, set[str]] = {
+    S.PENDING: {S.PLACED, S.STOPPED},
+    S.PLACED: {S.STARTING, S.RUNNING, S.SUCCEEDED, S.FAILED, S.STOPPING, S.STOPPED, S.PREEMPTED, S.LOST,
+               S.PENDING},
+    S.STARTING: {S.RUNNING, S.SUCCEEDED, S.FAILED, S.STOPPING, S.STOPPED, S.PREEMPTED, S.LOST},
+    S.RUNNING: {S.SUCCEEDED, S.FAILED, S.STOPPING, S.STOPPED, S.PREEMPTED, S.LOST},
+    S.STOPPING: {S.STOPPED, S.SUCCEEDED, S.FAILED, S.LOST},
+    S.STOPPED: set(), S.SUCCEEDED: set(), S.FAILED: set(), S.PREEMPTED: set(), S.LOST: set(),
+}
+
+
+def can_transition(from_state: str, to_state: str) -> bool:
+    return to_state in ALLOWED.get(from_state, set())
+
+
+@transaction.atomic
+def workload_transition(*, workload: Workload, to_state: str, reason: str = "") -> Workload:
+    workload = Workload.objects.select_for_update().get(pk=workload.pk)
+    if workload.state == to_state:
+        return workload
+    if not can_transition(workload.state, to_state):
+        raise ValidationError({"state": [_("A %(from)s workload cannot become %(to)s.")
+                                         % {"from": workload.get_state_display(), "to": S(to_state).label}]})
+    previous = workload.state
+    workload.state = to_state
+    fields = ["state"]
+    if to_state == S.PLACED:
+        workload.placed_at, workload.pending_reason = timezone.now(), ""
+        fields += ["placed_at", "pending_reason"]
+    workload.save(update_fields=fields)
+    WorkloadEvent.objects.create(workload=workload, from_state=previous, to_state=to_state, reason=reason)
+    return workload

@@ -1,0 +1,92 @@
+"""Workloads follow what the agent reports; capacity comes back when work ends or is lost."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.booking.lifecycle import workload_transition
+from apps.booking.models import Workload
+from apps.catalog.models import Device
+from apps.scheduling.services import place_pending
+from apps.telemetry import services as telemetry
+from apps.telemetry.models import Assignment
+from tests.scheduling.conftest import pending_workload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def placed(provider, customer, shanghai):
+    _token, plaintext = telemetry.bootstrap_token_create(actor=provider.actor("admin"), cluster=shanghai)
+    node, credential = telemetry.node_enroll(bootstrap_token=plaintext, hostname="life-1", inventory={
+        "runtime": "process", "device_backend": "simulated", "cpu_milli": 32000, "memory_mib": 262144,
+        "devices": [{"uuid": "GPU-life-0", "index": 0, "model": "Tesla T4", "memory_total_mib": 15360}]})
+    workload = pending_workload(customer)
+    place_pending(region_code="cn-shanghai")
+    agent = APIClient()
+    agent.credentials(HTTP_AUTHORIZATION=f"Node {credential}")
+    seq = iter(range(1, 1000))
+
+    def report(state=None, **extra):
+        assignment = Assignment.objects.get(node=node)
+        statuses = [{"id": str(assignment.id), "state": state, **extra}] if state else []
+        body = {"node_id": str(node.id), "seq": next(seq), "collected_at": datetime.now(UTC).isoformat(),
+                "devices": [], "assignments": statuses}
+        return agent.post("/api/agent/v1/heartbeat", body, format="json").json()
+
+    return node, workload, report
+
+
+def _state(workload):
+    workload.refresh_from_db()
+    return workload.state
+
+
+def test_the_workload_follows_its_assignment_to_success_and_frees_the_device(placed):
+    _node, workload, report = placed
+    assert Device.objects.get().free_compute_milli == 500
+    report("starting")
+    assert _state(workload) == Workload.State.STARTING
+    report("running")
+    assert _state(workload) == Workload.State.RUNNING
+    report("succeeded", exit_code=0)
+    assert _state(workload) == Workload.State.SUCCEEDED
+    assert Device.objects.get().free_compute_milli == 1000
+    timeline = list(workload.events.values_list("to_state", flat=True))
+    assert timeline == ["placed", "starting", "running", "succeeded"]
+    assert workload.events.last().reason == "exit code 0"
+
+
+def test_a_failed_job_records_its_exit_code_in_the_timeline(placed):
+    _node, workload, report = placed
+    report("running")
+    report("failed", exit_code=137)
+    assert _state(workload) == Workload.State.FAILED
+    assert workload.events.last().reason == "exit code 137"
+    assert Device.objects.get().free_compute_milli == 1000
+
+
+@override_settings(TIDEGRID_NODE_UNREACHABLE_AFTER_S=30)
+def test_work_on_a_silent_node_is_lost_and_stopped_if_the_node_returns(placed):
+    node, workload, report = placed
+    report("running")
+    telemetry.nodes_mark_unreachable(now=timezone.now() + timedelta(seconds=31))
+    assert _state(workload) == Workload.State.LOST
+    assert "stopped reporting" in workload.events.last().reason
+    assert Device.objects.get().free_compute_milli == 1000
+    reply = report("running")  # the node comes back, still running what the platform gave up on
+    assignment = Assignment.objects.get(node=node)
+    assert {"id": str(assignment.id), "action": "stop"} in reply["assignments"]
+    assert str(assignment.id) not in reply["ack_final"]
+
+
+def test_the_state_machine_refuses_impossible_transitions(placed):
+    _node, workload, report = placed
+    report("succeeded", exit_code=0)
+    with pytest.raises(ValidationError):
+        workload_transition(workload=workload, to_state=Workload.State.RUNNING)
+    assert _state(workload) == Workload.State.SUCCEEDED
