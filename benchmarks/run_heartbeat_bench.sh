@@ -12,21 +12,7 @@ WORKERS=${WORKERS:-3}
 PORT=${PORT:-8765}
 export DJANGO_SETTINGS_MODULE=tidegrid.settings.dev DJANGO_DEBUG=false TIDEGRID_LOG_LEVEL=WARNING
 $PY manage.py migrate -v0
-TOKEN=$($PY manage.py shell -v0 -c "
-from apps.catalog.models import Region
-from apps.catalog.services import cluster_create
-from apps.core.demo import demo_world_load
-from apps.tenancy.access import Actor
-from apps.tenancy.models import Organization
-from apps.telemetry.services import bootstrap_token_create
-from django.contrib.auth import get_user_model
-import uuid
-demo_world_load()
-actor = Actor(user=get_user_model().objects.get(email='provider@demo.tidegrid.cn'))
-org = Organization.objects.get(kind='provider')
-cluster = cluster_create(actor=actor, organization=org, name='bench-' + uuid.uuid4().hex[:6], region=Region.objects.get(code='cn-shanghai'), kind='bare_metal')
-print(bootstrap_token_create(actor=actor, cluster=cluster, max_uses=$NODES)[1])
-")
+TOKEN=$($PY manage.py bench_token --nodes $NODES)
 .venv/bin/gunicorn tidegrid.wsgi:application --bind 127.0.0.1:$PORT --workers $WORKERS --threads 1 \
   --log-level warning --access-logfile /dev/null &
 GUNICORN=$!

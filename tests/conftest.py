@@ -83,3 +83,28 @@ def key_client():
         return client
 
     return build
+
+
+@pytest.fixture
+def provider(db) -> Tenant:
+    return make_tenant(kind="provider", name="East Compute")
+
+
+@pytest.fixture
+def other_provider(db) -> Tenant:
+    return make_tenant(kind="provider", name="West Compute")
+
+
+@pytest.fixture
+def customer(db) -> Tenant:
+    return make_tenant(kind="customer", name="Placement Customer")
+
+
+@pytest.fixture
+def cluster(provider):
+    """A bare-metal cluster of ``provider`` in Shanghai."""
+    from apps.catalog.models import Region
+    from apps.catalog.services import cluster_create
+
+    return cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="sh-a",
+                          region=Region.objects.get(code="cn-shanghai"), kind="bare_metal")

@@ -1,10 +1,6 @@
-import pytest
-
 from apps.booking.models import Workload
 from apps.catalog.models import Region
-from apps.catalog.services import cluster_create
 from apps.telemetry.services import bootstrap_token_create, node_enroll
-from tests.conftest import make_tenant
 
 
 def enroll_node(provider, cluster, hostname, model="Tesla T4", count=4, memory=15360, cpu_milli=32000):
@@ -23,19 +19,3 @@ def pending_workload(customer, region_code="cn-shanghai", **fields):
     defaults.update(fields)
     return Workload.objects.create(organization=customer.organization, created_by=customer.member,
                                    preferred_region=Region.objects.get(code=region_code), **defaults)
-
-
-@pytest.fixture
-def provider(db):
-    return make_tenant(kind="provider", name="Placement Compute")
-
-
-@pytest.fixture
-def customer(db):
-    return make_tenant(kind="customer", name="Placement Customer")
-
-
-@pytest.fixture
-def shanghai(provider):
-    return cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="sh",
-                          region=Region.objects.get(code="cn-shanghai"), kind="bare_metal")

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def placed(provider, customer, shanghai):
-    _token, plaintext = telemetry.bootstrap_token_create(actor=provider.actor("admin"), cluster=shanghai)
+def placed(provider, customer, cluster):
+    _token, plaintext = telemetry.bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
     node, credential = telemetry.node_enroll(bootstrap_token=plaintext, hostname="life-1", inventory={
         "runtime": "process", "device_backend": "simulated", "cpu_milli": 32000, "memory_mib": 262144,
         "devices": [{"uuid": "GPU-life-0", "index": 0, "model": "Tesla T4", "memory_total_mib": 15360}]})

@@ -12,8 +12,8 @@ from tests.scheduling.conftest import enroll_node, pending_workload
 pytestmark = pytest.mark.django_db
 
 
-def test_a_fractional_slice_is_placed_and_sent_to_the_agent(provider, customer, shanghai):
-    node = enroll_node(provider, shanghai, "t4-a")
+def test_a_fractional_slice_is_placed_and_sent_to_the_agent(provider, customer, cluster):
+    node = enroll_node(provider, cluster, "t4-a")
     workload = pending_workload(customer)
     assert place_pending(region_code="cn-shanghai") == {"placed": 1, "unschedulable": 0, "conflicts": 0}
     workload.refresh_from_db()
@@ -32,8 +32,8 @@ def test_a_fractional_slice_is_placed_and_sent_to_the_agent(provider, customer, 
     assert decision.outcome == "placed" and decision.score["policy"] == "tidal"
 
 
-def test_whole_cards_take_complete_devices_on_one_node(provider, customer, shanghai):
-    enroll_node(provider, shanghai, "a100-a", model="NVIDIA A100-SXM4-80GB", count=8, memory=81920)
+def test_whole_cards_take_complete_devices_on_one_node(provider, customer, cluster):
+    enroll_node(provider, cluster, "a100-a", model="NVIDIA A100-SXM4-80GB", count=8, memory=81920)
     workload = pending_workload(customer, gpu_milli=0, gpu_memory_mib=0, gpu_count=4)
     place_pending(region_code="cn-shanghai")
     allocations = Allocation.objects.filter(workload=workload)
@@ -42,8 +42,8 @@ def test_whole_cards_take_complete_devices_on_one_node(provider, customer, shang
     assert Device.objects.filter(free_compute_milli=0).count() == 4
 
 
-def test_a_mig_profile_is_carved_from_a_mig_capable_card(provider, customer, shanghai):
-    enroll_node(provider, shanghai, "a100-b", model="NVIDIA A100-SXM4-80GB", count=1, memory=81920)
+def test_a_mig_profile_is_carved_from_a_mig_capable_card(provider, customer, cluster):
+    enroll_node(provider, cluster, "a100-b", model="NVIDIA A100-SXM4-80GB", count=1, memory=81920)
     workload = pending_workload(customer, gpu_milli=0, gpu_memory_mib=0, profile="3g.40gb")
     place_pending(region_code="cn-shanghai")
     allocation = Allocation.objects.get(workload=workload)
@@ -51,8 +51,8 @@ def test_a_mig_profile_is_carved_from_a_mig_capable_card(provider, customer, sha
     assert allocation.compute_milli == 429
 
 
-def test_an_unplaceable_workload_stays_pending_with_a_readable_reason(provider, customer, shanghai):
-    enroll_node(provider, shanghai, "t4-b", count=1)
+def test_an_unplaceable_workload_stays_pending_with_a_readable_reason(provider, customer, cluster):
+    enroll_node(provider, cluster, "t4-b", count=1)
     workload = pending_workload(customer, accelerator_models=["nvidia-h100-80gb"])
     assert place_pending(region_code="cn-shanghai")["unschedulable"] == 1
     workload.refresh_from_db()
@@ -61,7 +61,7 @@ def test_an_unplaceable_workload_stays_pending_with_a_readable_reason(provider, 
     assert PlacementDecision.objects.get(workload=workload).outcome == "unschedulable"
 
 
-def test_overflow_to_an_allowed_nearby_region(provider, customer, shanghai):
+def test_overflow_to_an_allowed_nearby_region(provider, customer, cluster):
     suzhou = cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="sz",
                             region=Region.objects.get(code="cn-suzhou"), kind="bare_metal")
     node = enroll_node(provider, suzhou, "sz-t4")
@@ -70,8 +70,8 @@ def test_overflow_to_an_allowed_nearby_region(provider, customer, shanghai):
     assert Allocation.objects.get(workload=workload).node == node
 
 
-def test_quarantined_devices_and_cordoned_nodes_take_no_work(provider, customer, shanghai):
-    node = enroll_node(provider, shanghai, "t4-c", count=1)
+def test_quarantined_devices_and_cordoned_nodes_take_no_work(provider, customer, cluster):
+    node = enroll_node(provider, cluster, "t4-c", count=1)
     Device.objects.filter(node=node).update(health=Device.Health.QUARANTINED)
     workload = pending_workload(customer)
     place_pending(region_code="cn-shanghai")
@@ -83,8 +83,8 @@ def test_quarantined_devices_and_cordoned_nodes_take_no_work(provider, customer,
     assert not Allocation.objects.exists()
 
 
-def test_releasing_gives_the_capacity_back_and_pending_work_is_retried(provider, customer, shanghai):
-    enroll_node(provider, shanghai, "t4-d", count=1)
+def test_releasing_gives_the_capacity_back_and_pending_work_is_retried(provider, customer, cluster):
+    enroll_node(provider, cluster, "t4-d", count=1)
     first = pending_workload(customer, gpu_milli=800)
     second = pending_workload(customer, gpu_milli=800)
     place_pending(region_code="cn-shanghai")
@@ -97,8 +97,8 @@ def test_releasing_gives_the_capacity_back_and_pending_work_is_retried(provider,
     assert second.state == Workload.State.PLACED
 
 
-def test_higher_priority_is_placed_first(provider, customer, shanghai):
-    enroll_node(provider, shanghai, "t4-e", count=1)
+def test_higher_priority_is_placed_first(provider, customer, cluster):
+    enroll_node(provider, cluster, "t4-e", count=1)
     low = pending_workload(customer, gpu_milli=800, priority=0)
     high = pending_workload(customer, gpu_milli=800, priority=10)
     place_pending(region_code="cn-shanghai")
@@ -107,8 +107,8 @@ def test_higher_priority_is_placed_first(provider, customer, shanghai):
     assert (high.state, low.state) == (Workload.State.PLACED, Workload.State.PENDING)
 
 
-def test_device_counters_always_match_the_allocations(provider, customer, shanghai):
-    enroll_node(provider, shanghai, "t4-f", count=2)
+def test_device_counters_always_match_the_allocations(provider, customer, cluster):
+    enroll_node(provider, cluster, "t4-f", count=2)
     for milli in (300, 300, 300, 500, 700, 200):
         pending_workload(customer, gpu_milli=milli)
     place_pending(region_code="cn-shanghai")

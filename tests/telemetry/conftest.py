@@ -3,26 +3,7 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
-from apps.catalog.models import Region
-from apps.catalog.services import cluster_create
 from apps.telemetry.services import bootstrap_token_create
-from tests.conftest import make_tenant
-
-
-@pytest.fixture
-def provider(db):
-    return make_tenant(kind="provider", name="East Compute")
-
-
-@pytest.fixture
-def other_provider(db):
-    return make_tenant(kind="provider", name="West Compute")
-
-
-@pytest.fixture
-def cluster(provider):
-    return cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="sh-a",
-                          region=Region.objects.get(code="cn-shanghai"), kind="bare_metal")
 
 
 def inventory(hostname="gpu-01", devices=2, model="NVIDIA A100-SXM4-80GB", prefix=None):

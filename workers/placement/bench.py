@@ -20,7 +20,7 @@ import numpy as np
 from .engine import decide
 from .model import NodeSpec
 from .policies import DEFAULT_POLICY
-from .simulate import parse_seeds, replay, setup_state, workload_for_seed
+from .simulate import parse_seeds, replay, setup_state, tune_malloc, workload_for_seed
 from .trace import load_nodes, load_pods
 
 TRACE_DIR = Path(os.environ.get("TIDEGRID_TRACE_DIR", Path(__file__).resolve().parents[3] / "shared" / "traces"
@@ -172,6 +172,7 @@ def main(argv=None) -> int:
     ap.add_argument("--scales", default="1,2,5,10")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    tune_malloc()
     policies = args.policies.split(",")
     result = {}
     if args.what in ("table", "all"):
