@@ -8,7 +8,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt messages migrations clean bench bench-heartbeat bench-fleet
+.PHONY: help install run test lint fmt messages migrations clean bench bench-heartbeat bench-fleet bench-placement
 
 help:
 	@echo "make run     set up, then serve the platform with demo data on http://127.0.0.1:8000"
@@ -51,7 +51,12 @@ clean:
 bench-heartbeat: install
 	$(PYTHON) tidegrid/embedded.py --ephemeral -- bash benchmarks/run_heartbeat_bench.sh
 
-bench: bench-heartbeat bench-fleet
+bench: bench-heartbeat bench-fleet bench-placement
 
 bench-fleet: install
 	$(PYTHON) tidegrid/embedded.py --ephemeral -- bash benchmarks/run_fleet_soak.sh
+
+# The full placement table (all policies x 9 traces x seeds 42-51: 630 replays, about an hour on 2 cores)
+# and the decision-latency measurements; results go in docs/benchmarks.md.
+bench-placement: install
+	$(PYTHON) -m workers.placement.bench all --seeds 42-51

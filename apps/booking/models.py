@@ -91,3 +91,20 @@ class WorkloadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workload_id}: {self.from_state} → {self.to_state}"
+
+
+class IdempotencyKey(models.Model):
+    """A create request's Idempotency-Key: the same key (from the same organization) returns the same
+    workload instead of booking twice."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -20,7 +20,8 @@ from django.utils import timezone
 from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
 from apps.catalog.models import Device, Node, RegionLatency
-from apps.telemetry.services import assignment_create
+from apps.telemetry.models import Assignment
+from apps.telemetry.services import assignment_create, assignment_stop
 from workers.placement import DEFAULT_POLICY, ClusterState, DeviceSpec, GangDecision, NodeSpec, Profile, Request, decide
 
 from .models import Allocation, PlacementDecision
@@ -223,3 +224,11 @@ def _jsonable(score: dict) -> dict:
             value = value.item()  # numpy scalars
         out[key] = value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
     return out
+
+
+def workload_stop_assignments(*, workload: Workload) -> int:
+    """Ask the agents to stop a workload's assignments; the workload becomes stopped when they report it."""
+    assignments = Assignment.objects.filter(allocations__workload=workload).distinct()
+    for assignment in assignments:
+        assignment_stop(assignment=assignment)
+    return len(assignments)

@@ -15,3 +15,11 @@ def sweep() -> list[str]:
     for region_code in regions:
         place_pending.delay(region_code)
     return regions
+
+
+@shared_task(name="scheduling.stop_workload", acks_late=True)
+def stop_workload(workload_id: str) -> int:
+    from apps.booking.models import Workload
+
+    workload = Workload.objects.filter(pk=workload_id).first()
+    return services.workload_stop_assignments(workload=workload) if workload else 0
