@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.audit.services import audit_record
 from apps.catalog.models import AcceleratorModel, Cluster, Device, Node
@@ -79,26 +80,42 @@ def bootstrap_token_revoke(*, actor: Actor, token: BootstrapToken) -> BootstrapT
 # --- enrollment ----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+_REFUSED = gettext_lazy("This bootstrap token is unknown, used up, expired or revoked: "
+                        "create a new one in the provider portal.")
+
+
 def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any]) -> tuple[Node, str]:
-    """Exchange a bootstrap token for a node credential; create or refresh the node and its devices."""
-    token = BootstrapToken.objects.select_for_update().select_related("cluster").filter(
-        token_hash=_sha256(bootstrap_token)).first()
+    """Exchange a bootstrap token for a node credential; create or refresh the node and its devices.
+
+    A fleet token enrolls many nodes at once, so the token row is never locked for a whole enrollment:
+    its use is taken with one conditional UPDATE (given back if the enrollment fails), and the audit
+    event, which serializes on the audit chain, is the enrollment's last statement.
+    """
+    token = BootstrapToken.objects.select_related("cluster").filter(token_hash=_sha256(bootstrap_token)).first()
     now = timezone.now()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
-        raise EnrollmentRefused(_("This bootstrap token is unknown, used up, expired or revoked: "
-                                  "create a new one in the provider portal."))
-    cluster = token.cluster
-    node = Node.objects.select_for_update().filter(cluster=cluster, hostname=hostname).first()
+        raise EnrollmentRefused(str(_REFUSED))
     # An agent whose enrollment answer was lost (timeout) retries with the same token: that is the same
     # node enrolling again, not another use of the token.
-    retry = node is not None and NodeCredential.objects.filter(node=node, bootstrap_token=token).exists()
+    retry = NodeCredential.objects.filter(node__cluster=token.cluster, node__hostname=hostname,
+                                          bootstrap_token=token).exists()
     if not retry:
-        if token.uses >= token.max_uses:
-            raise EnrollmentRefused(_("This bootstrap token is unknown, used up, expired or revoked: "
-                                      "create a new one in the provider portal."))
-        token.uses = F("uses") + 1
-        token.save(update_fields=["uses"])
+        took = BootstrapToken.objects.filter(pk=token.pk, uses__lt=F("max_uses"), revoked_at__isnull=True,
+                                             expires_at__gt=now).update(uses=F("uses") + 1)
+        if not took:
+            raise EnrollmentRefused(str(_REFUSED))
+    try:
+        return _node_enroll(token=token, hostname=hostname, inventory=inventory, now=now)
+    except Exception:
+        if not retry:
+            BootstrapToken.objects.filter(pk=token.pk, uses__gt=0).update(uses=F("uses") - 1)
+        raise
+
+
+@transaction.atomic
+def _node_enroll(*, token: BootstrapToken, hostname: str, inventory: dict[str, Any], now) -> tuple[Node, str]:
+    cluster = token.cluster
+    node = Node.objects.select_for_update().filter(cluster=cluster, hostname=hostname).first()
     created = node is None
     if created:
         node = Node(cluster=cluster, hostname=hostname, organization_id=cluster.organization_id)
