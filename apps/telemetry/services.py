@@ -105,7 +105,7 @@ def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any
         if not took:
             raise EnrollmentRefused(str(_REFUSED))
     try:
-        return _node_enroll(token=token, hostname=hostname, inventory=inventory, now=now)
+        return _node_enroll(token=token, hostname=hostname, inventory=inventory, now=now, retry=retry)
     except Exception:
         if not retry:
             BootstrapToken.objects.filter(pk=token.pk, uses__gt=0).update(uses=F("uses") - 1)
@@ -113,7 +113,8 @@ def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any
 
 
 @transaction.atomic
-def _node_enroll(*, token: BootstrapToken, hostname: str, inventory: dict[str, Any], now) -> tuple[Node, str]:
+def _node_enroll(*, token: BootstrapToken, hostname: str, inventory: dict[str, Any], now,
+                 retry: bool) -> tuple[Node, str]:
     cluster = token.cluster
     node = Node.objects.select_for_update().filter(cluster=cluster, hostname=hostname).first()
     created = node is None
@@ -134,8 +135,14 @@ def _node_enroll(*, token: BootstrapToken, hostname: str, inventory: dict[str, A
     node.last_heartbeat_at = now
     node.save()
     _devices_sync(node=node, reported=inventory.get("devices", []))
-    NodeCredential.objects.filter(node=node, revoked_at__isnull=True).update(revoked_at=now)
-    credential_cache_forget(node=node)
+    # A new token replaces every credential the node had. A retry with the same token keeps the ones
+    # issued for it: the agent may be using an answer that reached it while a duplicate of its request
+    # (sent after a timeout) was still queued; revoking that credential would lock the agent out.
+    old_credentials = NodeCredential.objects.filter(node=node, revoked_at__isnull=True)
+    if retry:
+        old_credentials = old_credentials.exclude(bootstrap_token=token)
+    if old_credentials.update(revoked_at=now):
+        credential_cache_forget(node=node)
     prefix = secrets.token_hex(4)
     credential = f"{CREDENTIAL_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     NodeCredential.objects.create(node=node, credential_hash=_sha256(credential), prefix=prefix,

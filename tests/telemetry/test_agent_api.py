@@ -233,3 +233,15 @@ def test_a_retried_enrollment_with_the_same_token_does_not_use_it_up(provider, c
     assert (first.status_code, retry.status_code, other.status_code) == (201, 201, 401)
     assert first.json()["node_id"] == retry.json()["node_id"]
     assert BootstrapToken.objects.get().uses == 1
+
+
+def test_a_late_duplicate_enrollment_does_not_lock_out_the_agent(provider, cluster):
+    _token, plaintext = services.bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
+    client = APIClient()
+    first = client.post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory("a")}, format="json")
+    # the agent timed out and sent the request again; the server processes the duplicate afterwards
+    client.post("/api/agent/v1/enroll", {"bootstrap_token": plaintext, **inventory("a")}, format="json")
+    agent = APIClient()
+    agent.credentials(HTTP_AUTHORIZATION=f"Node {first.json()['credential']}")
+    response = agent.post("/api/agent/v1/heartbeat", report(first.json()["node_id"], 1, prefix="a"), format="json")
+    assert response.status_code == 200
