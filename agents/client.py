@@ -97,8 +97,13 @@ class AgentClient:
             reason = getattr(error, "reason", error)
             raise TransientError(f"cannot reach {self.base}: {reason}") from None
 
+    # Enrollment is rare and heavier than a heartbeat; when a whole fleet enrolls at once the server
+    # queues. Giving up early would send the request again while the first one still waits in the
+    # queue, and a herd of such duplicates starves everything else, so wait longer for this one.
+    ENROLL_TIMEOUT_S = 60.0
+
     def enroll(self, payload: dict[str, Any]) -> dict[str, Any]:
-        status, body = self._post("/enroll", payload)
+        status, body = self._post("/enroll", payload, timeout_s=max(self.timeout_s, self.ENROLL_TIMEOUT_S))
         if status not in (200, 201) or not isinstance(body, dict) or "credential" not in body:
             raise TransientError(f"unexpected enrollment answer {status}: {str(body)[:200]}", status=status)
         return body
