@@ -7,12 +7,12 @@ import json
 from typing import Any
 
 from celery import current_app
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_record
-from apps.tenancy.access import Actor, role_at_least, role_in
+from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
 
 from .models import IdempotencyKey, Workload
@@ -21,8 +21,7 @@ from .models import IdempotencyKey, Workload
 @transaction.atomic
 def workload_submit(*, actor: Actor, organization: Organization, **fields: Any) -> Workload:
     """Create a pending workload; placement for its region is queued once the transaction commits."""
-    if not role_at_least(role_in(actor, organization), Role.MEMBER):
-        raise PermissionDenied(_("Members, admins and owners can book compute; viewers cannot."))
+    require_role(actor, organization, Role.MEMBER, _("Members, admins and owners can book compute; viewers cannot."))
     if organization.kind != Organization.Kind.CUSTOMER:
         raise ValidationError({"organization": [_("Only customer organizations book compute.")]})
     workload = Workload(organization=organization, created_by=actor.user, **fields)
@@ -64,8 +63,8 @@ def workload_submit_idempotent(*, actor: Actor, organization: Organization, idem
 @transaction.atomic
 def workload_stop(*, actor: Actor, workload: Workload) -> Workload:
     """Stop a workload: a pending one at once; a placed or running one through its agent."""
-    if not role_at_least(role_in(actor, workload.organization_id), Role.MEMBER):
-        raise PermissionDenied(_("Members, admins and owners can stop workloads; viewers cannot."))
+    require_role(actor, workload.organization_id, Role.MEMBER,
+                 _("Members, admins and owners can stop workloads; viewers cannot."))
     from .lifecycle import FINAL, workload_transition
 
     workload = Workload.objects.select_for_update().get(pk=workload.pk)

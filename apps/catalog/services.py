@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from apps.audit.services import audit_record
-from apps.tenancy.access import Actor, role_at_least, role_in
+from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
 
 from .models import Cluster, Device, Node, Region
 
+FLEET_ADMIN_ONLY = _lazy("Only owners and admins of the provider can manage its fleet.")
 
-def _require_provider_admin(actor: Actor, organization: Organization | str) -> None:
-    org_id = getattr(organization, "id", organization)
-    if not role_at_least(role_in(actor, org_id), Role.ADMIN):
-        raise PermissionDenied(_("Only owners and admins of the provider can manage its fleet."))
+
+def require_fleet_admin(actor: Actor, organization) -> None:
+    require_role(actor, organization, Role.ADMIN, str(FLEET_ADMIN_ONLY))
 
 
 @transaction.atomic
 def cluster_create(*, actor: Actor, organization: Organization, name: str, region: Region, kind: str) -> Cluster:
-    _require_provider_admin(actor, organization)
+    require_fleet_admin(actor, organization)
     if organization.kind != Organization.Kind.PROVIDER:
         raise ValidationError({"organization": [_("Only provider organizations register clusters.")]})
     cluster = Cluster(organization=organization, name=name.strip(), region=region, kind=kind)
@@ -48,7 +49,7 @@ _TRANSITIONS = {
 def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
     """cordon: take no new work; drain: also stop what runs; decommission: retire (the credential stops
     working; re-enrolling with a new bootstrap token brings the node back)."""
-    _require_provider_admin(actor, node.organization_id)
+    require_fleet_admin(actor, node.organization_id)
     if action not in _TRANSITIONS:
         raise ValidationError({"action": [_("Unknown action.")]})
     allowed_from, target = _TRANSITIONS[action]
@@ -73,7 +74,7 @@ def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
 @transaction.atomic
 def device_release(*, actor: Actor, device: Device) -> Device:
     """Return a quarantined device to service after the provider fixed or checked it."""
-    _require_provider_admin(actor, device.organization_id)
+    require_fleet_admin(actor, device.organization_id)
     device = Device.objects.select_for_update().get(pk=device.pk)
     if device.health not in (Device.Health.QUARANTINED, Device.Health.DEGRADED, Device.Health.FAILED):
         raise ValidationError({"health": [_("This device is healthy already.")]})

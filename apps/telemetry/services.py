@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,8 +20,8 @@ from django.utils.translation import gettext_lazy
 from apps.audit.services import audit_record
 from apps.catalog.models import AcceleratorModel, Cluster, Device, Node
 from apps.catalog.selectors import accelerator_model_match
-from apps.tenancy.access import Actor, role_at_least, role_in
-from apps.tenancy.models import Role
+from apps.catalog.services import require_fleet_admin
+from apps.tenancy.access import Actor
 
 from .models import Assignment, BootstrapToken, NodeCredential
 from .signals import assignment_state_changed, node_unreachable
@@ -38,9 +38,6 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def _require_provider_admin(actor: Actor, organization_id) -> None:
-    if not role_at_least(role_in(actor, organization_id), Role.ADMIN):
-        raise PermissionDenied(_("Only owners and admins of the provider can manage its fleet."))
 
 
 # --- bootstrap tokens ----------------------------------------------------------------------------
@@ -49,7 +46,7 @@ def _require_provider_admin(actor: Actor, organization_id) -> None:
 @transaction.atomic
 def bootstrap_token_create(*, actor: Actor, cluster: Cluster, max_uses: int = 1,
                            ttl_hours: int = 24) -> tuple[BootstrapToken, str]:
-    _require_provider_admin(actor, cluster.organization_id)
+    require_fleet_admin(actor, cluster.organization_id)
     if not 1 <= max_uses <= 100_000:
         raise ValidationError({"max_uses": [_("Between 1 and 100,000 nodes per token.")]})
     if not 1 <= ttl_hours <= 24 * 30:
@@ -67,7 +64,7 @@ def bootstrap_token_create(*, actor: Actor, cluster: Cluster, max_uses: int = 1,
 
 @transaction.atomic
 def bootstrap_token_revoke(*, actor: Actor, token: BootstrapToken) -> BootstrapToken:
-    _require_provider_admin(actor, token.organization_id)
+    require_fleet_admin(actor, token.organization_id)
     token = BootstrapToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
@@ -212,7 +209,7 @@ def credential_cache_forget(*, node: Node) -> None:
 
 @transaction.atomic
 def node_credentials_revoke(*, actor: Actor, node: Node) -> int:
-    _require_provider_admin(actor, node.organization_id)
+    require_fleet_admin(actor, node.organization_id)
     count = NodeCredential.objects.filter(node=node, revoked_at__isnull=True).update(revoked_at=timezone.now())
     credential_cache_forget(node=node)
     audit_record(actor=actor, action="node.credentials_revoked", organization=node.organization_id, target=node,

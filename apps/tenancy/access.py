@@ -77,6 +77,15 @@ def role_at_least(role: str | None, min_role: str) -> bool:
     return role is not None and _rank(role) >= _rank(min_role)
 
 
+def require_role(actor: Actor, organization, min_role: str, message: str | None = None) -> str:
+    """For services: the actor's role in the organization (object or id), or PermissionDenied when it is
+    below ``min_role``. Services re-check what views already checked: they are called from many places."""
+    role = role_in(actor, organization)
+    if not role_at_least(role, min_role):
+        raise PermissionDenied(message or _("Your role in this organization does not allow this action."))
+    return role  # type: ignore[return-value]
+
+
 def _require(actor: Actor, organization_id, min_role: str) -> str:
     role = role_in(actor, organization_id)
     if role is None:

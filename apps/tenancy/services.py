@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_record
 
-from .access import Actor, role_at_least, role_in
+from .access import Actor, require_role, role_at_least
 from .models import ApiKey, Invitation, Membership, Organization, Role
 
 PROFILE_FIELDS = ("name", "credit_code", "registered_region", "industry", "size_class", "invoice_title", "tax_id")
@@ -38,13 +38,6 @@ def roles_for_kind(kind: str) -> list[str]:
 def _check_role_for(organization: Organization, role: str, field: str = "role") -> None:
     if role not in roles_for_kind(organization.kind):
         raise ValidationError({field: [_("This role does not exist for this kind of organization.")]})
-
-
-def _require_role(actor: Actor, organization: Organization, min_role: str) -> str:
-    role = role_in(actor, organization)
-    if not role_at_least(role, min_role):
-        raise PermissionDenied(_("Your role in this organization does not allow this action."))
-    return role  # type: ignore[return-value]
 
 
 # --- organizations -------------------------------------------------------------------------------
@@ -74,7 +67,7 @@ def organization_create(*, actor: Actor, kind: str, name: str, jurisdiction: lis
 
 @transaction.atomic
 def organization_update_profile(*, actor: Actor, organization: Organization, **changes: Any) -> Organization:
-    _require_role(actor, organization, Role.ADMIN)
+    require_role(actor, organization, Role.ADMIN)
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValueError(f"unknown profile fields: {sorted(unknown)}")
@@ -109,7 +102,7 @@ def _owners_left_after(membership: Membership, *, new_role: str | None) -> int:
 @transaction.atomic
 def membership_change_role(*, actor: Actor, membership: Membership, role: str) -> Membership:
     organization = membership.organization
-    actor_role = _require_role(actor, organization, Role.ADMIN)
+    actor_role = require_role(actor, organization, Role.ADMIN)
     _check_role_for(organization, role)
     touches_owner = Role.OWNER in (role, membership.role)
     if touches_owner and actor_role != Role.OWNER:
@@ -129,7 +122,7 @@ def membership_remove(*, actor: Actor, membership: Membership) -> None:
     organization = membership.organization
     leaving_self = membership.user_id == actor.user.pk and actor.api_key is None
     if not leaving_self:
-        actor_role = _require_role(actor, organization, Role.ADMIN)
+        actor_role = require_role(actor, organization, Role.ADMIN)
         if membership.role == Role.OWNER and actor_role != Role.OWNER:
             raise PermissionDenied(_("Only an owner can remove another owner."))
     if membership.role == Role.OWNER and _owners_left_after(membership, new_role=None) == 0:
@@ -145,7 +138,7 @@ def membership_remove(*, actor: Actor, membership: Membership) -> None:
 @transaction.atomic
 def invitation_create(*, actor: Actor, organization: Organization, email: str, role: str) -> tuple[Invitation, str]:
     """Invite by e-mail. Returns the invitation and the one-time token (only its hash is stored)."""
-    actor_role = _require_role(actor, organization, Role.ADMIN)
+    actor_role = require_role(actor, organization, Role.ADMIN)
     _check_role_for(organization, role)
     if role == Role.OWNER and actor_role != Role.OWNER:
         raise PermissionDenied(_("Only an owner can invite another owner."))
@@ -209,7 +202,7 @@ def invitation_accept(*, actor: Actor, token: str) -> Membership:
 
 @transaction.atomic
 def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
-    _require_role(actor, invitation.organization, Role.ADMIN)
+    require_role(actor, invitation.organization, Role.ADMIN)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.state != Invitation.State.PENDING:
         raise ValidationError({"state": [_("Only a pending invitation can be withdrawn.")]})
@@ -246,7 +239,7 @@ def invitations_expire_overdue(*, now=None) -> int:
 def api_key_create(*, actor: Actor, organization: Organization, name: str, role: str = Role.MEMBER
                    ) -> tuple[ApiKey, str]:
     """Create a key; return it with the plaintext secret, which is never stored nor shown again."""
-    actor_role = _require_role(actor, organization, Role.ADMIN)
+    actor_role = require_role(actor, organization, Role.ADMIN)
     _check_role_for(organization, role)
     if not role_at_least(actor_role, role):
         raise ValidationError({"role": [_("A key cannot have a higher role than yours.")]})
@@ -264,7 +257,7 @@ def api_key_create(*, actor: Actor, organization: Organization, name: str, role:
 
 @transaction.atomic
 def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
-    _require_role(actor, api_key.organization, Role.ADMIN)
+    require_role(actor, api_key.organization, Role.ADMIN)
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
