@@ -86,3 +86,27 @@ def test_unknown_policy_is_rejected():
     st = cluster(gpu_node("n", 1))
     with pytest.raises(ValueError, match="unknown policy"):
         decide(st, Request(gpu_count=1), "nope")
+
+
+def test_tidal_blends_the_plain_fgd_measure_into_its_resource_aware_one():
+    from workers.placement.policies import TIDAL
+
+    nodes = [gpu_node("a", 2, cpu=16000, mem=65536, free=[1000, 400]), gpu_node("b", 4, cpu=64000),
+             gpu_node("c", 2, cpu=4000, mem=8192)]
+    cls = [WorkloadClass(8000, 1000, 1, None, 0.5, memory_mib=32768), WorkloadClass(2000, 300, 1, None, 0.3, 4096),
+           WorkloadClass(4000, 0, 0, None, 0.2, 16384)]
+    plain = cluster(*nodes).set_target_workload(cls)
+    st = cluster(*nodes)
+    alt = st.set_target_workload(cls, memory_aware=True, capacity_aware=True)
+    alt_f = alt.F.copy()
+    decide(st, Request(cpu_milli=1000, gpu_milli=300), "tidal")  # installs the blend weight
+    assert alt.blend == TIDAL["blend"] > 0
+    np.testing.assert_allclose(alt.F, alt_f + TIDAL["blend"] * plain.F)
+
+
+def test_tidal_puts_a_slice_on_the_tightest_of_equally_scored_devices():
+    st = cluster(gpu_node("n", 3, free=[1000, 600, 500]))
+    st.set_target_workload([WorkloadClass(1000, 1000, 1, None, 1.0, memory_mib=1024)], memory_aware=True,
+                           capacity_aware=True)
+    d = decide(st, Request(cpu_milli=1000, gpu_milli=450), "tidal")
+    assert d.device_indices == (2,)

@@ -192,6 +192,13 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKeyAuth": []}],
+    # Several models have a "kind" or "state" field with their own choices: name each enum explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationKindEnum": "apps.tenancy.models.Organization.Kind",
+        "WorkloadKindEnum": "apps.booking.models.Workload.Kind",
+        "WorkloadStateEnum": "apps.booking.models.Workload.State",
+        "InvitationStateEnum": "apps.tenancy.models.Invitation.State",
+    },
 }
 
 # --- Celery: one broker (Redis); queues per kind of work so placement never waits behind billing.

@@ -2,7 +2,7 @@
 
     python -m workers.placement.bench table [--seeds 42-51] [--traces ...] [--policies ...] [--jobs N]
     python -m workers.placement.bench speed [--scales 1,2,5,10]
-    python -m workers.placement.bench all     # both, as markdown (what docs/benchmarks-placement.md shows)
+    python -m workers.placement.bench all     # both, as markdown (what docs/benchmarks.md shows)
 """
 
 from __future__ import annotations

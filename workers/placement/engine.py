@@ -75,7 +75,7 @@ def decide(state: ClusterState, req: Request, policy: str = DEFAULT_POLICY, *, l
         c = choose(state, req, nodes, dev_ok, policy, rng)
         return _decision(state, req, c.node, c.devices, policy, c.score, c.extra, region=region,
                          overflow=gi > 0 and groups[0][0] is not None)
-    if preemption and req.preemptible is not None:
+    if preemption:
         for gi, (region, regions) in enumerate(groups):
             d = _preempt(state, req, regions, policy, region, gi > 0)
             if d is not None:
@@ -291,6 +291,6 @@ def explain(state: ClusterState, req: Request, region_lists) -> list[str]:
                 elsewhere.append(f"{n} would fit in {r}")
         if elsewhere:
             reasons.append("; ".join(elsewhere) + " (not allowed for this request)")
-    if req.priority and req.preemptible is not None:
+    if req.priority:
         reasons.append(f"no set of preemptible workloads below priority {req.priority} frees enough room")
     return reasons

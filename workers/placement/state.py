@@ -72,6 +72,9 @@ class FragModel:
     For class m on node n: if m is CPU-only, or cannot be hosted (CPU, GPU count, model and - when
     ``memory_aware`` - host memory), all free GPU milli of n count as fragment; otherwise the free milli
     of the devices that cannot host one of m's GPUs. F_n = sum_m share_m * F_n(m).
+
+    ``blend`` (default 0; the ``tidal`` policy sets it on its resource-aware model) adds ``blend`` x the
+    plain FGD measure of the same classes, computed from the same cached per-class aggregates.
     """
 
     def __init__(self, state: ClusterState, classes: Sequence[WorkloadClass], memory_aware: bool = False,
@@ -80,6 +83,7 @@ class FragModel:
         self.classes = list(classes)
         self.memory_aware = memory_aware
         self.capacity_aware = capacity_aware
+        self.blend = 0.0  # weight of the plain FGD measure added to a resource-aware one (``tidal``)
         m = len(self.classes)
         self.cpu = np.array([c.cpu_milli for c in classes], dtype=np.int64).reshape(m)
         self.mem = np.array([c.memory_mib for c in classes], dtype=np.int64).reshape(m)
@@ -127,6 +131,9 @@ class FragModel:
 
     def _frag(self, usable, count, total, cpu, mem):
         q3 = (count >= self.num) & (cpu[:, None] >= self.cpu) & self.not_cpu
+        if self.blend:
+            # plus ``blend`` x the plain FGD measure (same usable milli, CPU / count / type check only)
+            plain = total * self.prob_sum - (usable * q3) @ self.prob
         if self.memory_aware:
             q3 &= mem[:, None] >= self.mem
         if self.capacity_aware:
@@ -136,7 +143,8 @@ class FragModel:
                 cap = np.minimum(cap, np.floor(mem[:, None] / self.mem_div))
             usable = np.minimum(usable, cap * self.per_pod)
         # F = sum_m p_m * (total - usable_m if m fits else total), with sum_m p_m = 1
-        return total * self.prob_sum - (usable * q3) @ self.prob
+        F = total * self.prob_sum - (usable * q3) @ self.prob
+        return F + self.blend * plain if self.blend else F
 
     def after_slice(self, nodes, devs, milli, cpu, mem):
         """F of each candidate node after taking ``milli`` from device ``devs`` (and cpu/mem)."""
