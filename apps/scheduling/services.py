@@ -22,13 +22,25 @@ from apps.booking.models import Workload
 from apps.catalog.models import Device, Node, RegionLatency
 from apps.telemetry.models import Assignment
 from apps.telemetry.services import assignment_create, assignment_stop
-from workers.placement import DEFAULT_POLICY, ClusterState, DeviceSpec, GangDecision, NodeSpec, Profile, Request, decide
+from workers.placement import (
+    DEFAULT_POLICY,
+    ClusterState,
+    DeviceSpec,
+    GangDecision,
+    NodeSpec,
+    Profile,
+    Request,
+    decide,
+    install_target_workload,
+)
 
 from .models import Allocation, PlacementDecision
 
 logger = logging.getLogger(__name__)
 
 UNSCHEDULABLE_DEVICE_HEALTH = (Device.Health.QUARANTINED, Device.Health.FAILED)
+# How many recent bookings define the workload mix that fragmentation is measured against.
+RECENT_MIX_SIZE = 1000
 
 
 class CapacityConflict(Exception):
@@ -78,6 +90,12 @@ def _device_spec(device: Device) -> DeviceSpec:
     )
 
 
+def recent_request_mix() -> list[Request]:
+    """The shapes customers booked lately, all regions: what the next arrivals will most likely look like."""
+    recent = Workload.objects.select_related("preferred_region").order_by("-created_at")[:RECENT_MIX_SIZE]
+    return [workload_request(workload) for workload in recent]
+
+
 def latency_table() -> dict[tuple[str, str], int]:
     return {(a, b): ms for a, b, ms in RegionLatency.objects.values_list("region_a__code", "region_b__code",
                                                                         "rtt_ms")}
@@ -112,6 +130,7 @@ def place_pending(*, region_code: str, policy: str = DEFAULT_POLICY, batch: int 
         if not pending:
             return {"placed": 0, "unschedulable": 0, "conflicts": 0}
         snapshot = fleet_snapshot()
+        install_target_workload(snapshot.state, recent_request_mix(), policy)
         latency = latency_table()
         for workload in pending:
             decision = decide(snapshot.state, workload_request(workload), policy=policy, latency=latency,

@@ -116,3 +116,11 @@ def test_device_counters_always_match_the_allocations(provider, customer, cluste
         used = Allocation.objects.filter(device=device, released_at__isnull=True).aggregate(
             s=Sum("compute_milli"))["s"] or 0
         assert device.free_compute_milli == 1000 - used
+
+
+@pytest.mark.parametrize("policy", ["tidal", "fgd", "bestfit", "packing"])
+def test_the_live_loop_runs_every_policy_against_the_recent_booking_mix(provider, customer, cluster, policy):
+    enroll_node(provider, cluster, f"t4-{policy}", count=2)
+    workloads = [pending_workload(customer, gpu_milli=milli) for milli in (250, 500, 750)]
+    assert place_pending(region_code="cn-shanghai", policy=policy)["placed"] == 3
+    assert {d.policy for d in PlacementDecision.objects.filter(workload__in=workloads)} == {policy}

@@ -22,6 +22,7 @@ from .model import (
 )
 from .policies import DEFAULT_POLICY, POLICIES
 from .state import ClusterState, FragModel, WorkloadClass, workload_classes
+from .target import install_target_workload
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -42,6 +43,7 @@ __all__ = [
     "decide",
     "decide_gang",
     "explain",
+    "install_target_workload",
     "region_groups",
     "workload_classes",
 ]

@@ -22,7 +22,8 @@ import numpy as np
 
 from .engine import decide
 from .policies import DEFAULT_POLICY, POLICIES
-from .state import ClusterState, workload_classes
+from .state import ClusterState
+from .target import install_target_workload
 from .trace import PodList, load_nodes, load_pods
 
 ARRIVAL_POINTS = tuple(range(10, 131, 10))
@@ -64,13 +65,7 @@ def workload_for_seed(pods: PodList, capacity_milli: int, inflate: float, rng: n
 
 def setup_state(nodes, pods: PodList, policy: str) -> ClusterState:
     state = ClusterState(nodes)
-    if policy == "fgd":
-        state.set_target_workload(workload_classes(pods.requests))
-    elif policy == "tidal":
-        from .policies import TIDAL
-
-        classes = workload_classes(pods.requests, memory="mean", gpu_weight=TIDAL["gpu_weight"])
-        state.set_target_workload(classes, memory_aware=TIDAL["memory_aware"], capacity_aware=TIDAL["capacity_aware"])
+    install_target_workload(state, pods.requests, policy)
     return state
 
 
