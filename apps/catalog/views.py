@@ -93,9 +93,9 @@ def _nodes_with_usage(cluster: Cluster) -> list[Node]:
         device_total=Count("devices", distinct=True),
         device_quarantined=Count("devices", filter=Q(devices__health=Device.Health.QUARANTINED), distinct=True),
     ).order_by("hostname"))
+    utilization = telemetry_selectors.node_utilization_now(node_ids=[node.id for node in nodes])
     for node in nodes:
-        latest = telemetry_selectors.device_latest_samples(node=node)
-        node.utilization = (sum(s["utilization_pct"] for s in latest.values()) / len(latest)) if latest else None
+        node.utilization = utilization.get(node.id)
     return nodes
 
 

@@ -32,6 +32,20 @@ def device_latest_samples(*, node: Node) -> dict:
                          "temperature_c": row[4], "power_w": row[5]} for row in cursor.fetchall()}
 
 
+def node_utilization_now(*, node_ids: list) -> dict:
+    """node id → mean utilization of its devices over their latest samples (last 10 minutes), one query."""
+    since = timezone.now() - timedelta(minutes=10)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT node_id, avg(utilization_pct) FROM (
+                   SELECT DISTINCT ON (device_id) node_id, utilization_pct FROM telemetry_devicesample
+                   WHERE node_id = ANY(%s) AND collected_at >= %s ORDER BY device_id, collected_at DESC
+               ) latest GROUP BY node_id""",
+            [list(node_ids), since],
+        )
+        return dict(cursor.fetchall())
+
+
 def node_series(*, node: Node, range_key: str) -> dict:
     """Per-device series of utilization, memory, temperature and power over the range."""
     span, source = RANGES[range_key]

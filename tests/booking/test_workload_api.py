@@ -129,3 +129,15 @@ def test_providers_cannot_book(provider, api_as):
                                            format="json")
     assert response.status_code == 400
     assert "organization" in response.json()["error"]["fields"]
+
+
+def test_listing_workloads_costs_the_same_queries_for_one_or_many(customer, provider, cluster, api_as,
+                                                                  django_assert_max_num_queries):
+    enroll_node(provider, cluster, "t4-z", count=4)
+    client = api_as(customer.member)
+    for i in range(6):
+        client.post(url(customer), {**SLICE, "name": f"w{i}"}, format="json")
+    place_pending(region_code="cn-shanghai")
+    with django_assert_max_num_queries(15):
+        listing = client.get(url(customer))
+    assert listing.json()["count"] == 6

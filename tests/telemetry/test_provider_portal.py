@@ -209,3 +209,15 @@ def test_retention_prunes_old_samples_and_rollups_but_keeps_recent_ones(enroll):
     assert list(DeviceSample.objects.values_list("seq", flat=True)) == [2]
     assert not DeviceRollup.objects.filter(resolution="minute").exists()
     assert DeviceRollup.objects.filter(resolution="hour").count() == 2
+
+
+def test_the_node_table_shows_each_nodes_current_utilization(as_user, provider, cluster, enroll):
+    from django.utils import timezone
+
+    node_id, _cred, agent = enroll("gpu-11", devices=2)
+    agent.post("/api/agent/v1/heartbeat",
+               report(node_id, 1, prefix="gpu-11", collected_at=timezone.now().isoformat()), format="json")
+    client = as_user(provider.viewer, provider.organization)
+    body = client.get(f"/provider/clusters/{cluster.pk}/nodes/").content.decode()
+    assert "gpu-11" in body
+    assert 'value="51"' in body  # devices at 50 % and 51 %: mean 50.5, shown rounded

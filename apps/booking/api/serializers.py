@@ -94,13 +94,12 @@ class WorkloadSerializer(serializers.ModelSerializer):
         return [{"region": a.node.cluster.region.code, "model": a.device.model.code if a.device and a.device.model
                  else None, "compute_milli": a.compute_milli, "memory_mib": a.memory_mib, "profile": a.profile,
                  "released": a.released_at is not None}
-                for a in workload.allocations.select_related("node__cluster__region", "device__model")]
+                for a in workload.allocations.all()]
 
     def get_run(self, workload) -> dict | None:
-        allocation = workload.allocations.select_related("assignment").filter(assignment__isnull=False).first()
-        if allocation is None:
+        assignment = next((a.assignment for a in workload.allocations.all() if a.assignment_id), None)
+        if assignment is None:
             return None
-        assignment = allocation.assignment
         return {"state": assignment.state, "exit_code": assignment.exit_code, "log_tail": assignment.log_tail,
                 "connection": assignment.connection, "started_at": assignment.started_at,
                 "finished_at": assignment.finished_at}
