@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("apps.tenancy.urls")),
     path("", include("apps.audit.urls")),
     path("", include("apps.catalog.urls")),
+    path("", include("apps.booking.urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -81,8 +81,8 @@ class WorkloadEvent(models.Model):
     """The workload's timeline: every state change with the reason a customer can read."""
 
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="events")
-    from_state = models.CharField(max_length=12, blank=True)
-    to_state = models.CharField(max_length=12)
+    from_state = models.CharField(max_length=12, choices=Workload.State.choices, blank=True)
+    to_state = models.CharField(max_length=12, choices=Workload.State.choices)
     reason = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
