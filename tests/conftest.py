@@ -55,6 +55,22 @@ def other_tenant(db) -> Tenant:
 
 
 @pytest.fixture
+def as_user(client):
+    """as_user(user, organization=None) → the test client signed in, working in that organization."""
+    from apps.tenancy.middleware import SESSION_KEY
+
+    def login(user, organization=None):
+        client.force_login(user)
+        if organization is not None:
+            session = client.session
+            session[SESSION_KEY] = str(organization.id)
+            session.save()
+        return client
+
+    return login
+
+
+@pytest.fixture
 def api():
     return APIClient()
 

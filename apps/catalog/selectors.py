@@ -9,10 +9,6 @@ def region_list() -> QuerySet[Region]:
     return Region.objects.order_by("code")
 
 
-def accelerator_model_list() -> QuerySet[AcceleratorModel]:
-    return AcceleratorModel.objects.order_by("vendor", "-fp16_tflops")
-
-
 def _normalized(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 

@@ -16,7 +16,7 @@ from apps.core.forms import apply_service_errors
 from apps.telemetry import selectors as telemetry_selectors
 from apps.telemetry import services as telemetry_services
 from apps.telemetry.models import BootstrapToken
-from apps.tenancy.access import Actor, access_object, access_organization, role_at_least
+from apps.tenancy.access import access_object, access_organization, actor_from_request, role_at_least
 from apps.tenancy.models import Organization, Role
 
 from . import services
@@ -24,15 +24,11 @@ from .forms import BootstrapTokenForm, ClusterForm, NodeActionForm
 from .models import Cluster, Device, Node
 
 
-def _actor(request) -> Actor:
-    return Actor(user=request.user)
-
-
 def _provider(request, *, min_role: str = Role.VIEWER) -> Organization:
     membership = request.active_membership
     if not membership or membership.organization.kind != Organization.Kind.PROVIDER:
         raise Http404(_("Switch to a provider organization to manage a fleet."))
-    return access_organization(_actor(request), membership.organization_id, min_role=min_role)
+    return access_organization(actor_from_request(request), membership.organization_id, min_role=min_role)
 
 
 def _is_admin(request) -> bool:
@@ -46,7 +42,8 @@ def cluster_list(request):
     form = ClusterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            cluster = services.cluster_create(actor=_actor(request), organization=organization, **form.cleaned_data)
+            cluster = services.cluster_create(actor=actor_from_request(request), organization=organization,
+                                              **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -64,15 +61,15 @@ def cluster_list(request):
 @require_http_methods(["GET", "POST"])
 def cluster_detail(request, pk):
     organization = _provider(request)
-    cluster = access_object(_actor(request), Cluster.objects.select_related("region"), pk)
+    cluster = access_object(actor_from_request(request), Cluster.objects.select_related("region"), pk)
     if cluster.organization_id != organization.id:
         raise Http404
     form = BootstrapTokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and form.is_valid():
         try:
-            _token, new_token = telemetry_services.bootstrap_token_create(actor=_actor(request), cluster=cluster,
-                                                                          **form.cleaned_data)
+            _token, new_token = telemetry_services.bootstrap_token_create(
+                actor=actor_from_request(request), cluster=cluster, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -104,7 +101,7 @@ def _nodes_with_usage(cluster: Cluster) -> list[Node]:
 def cluster_nodes_partial(request, pk):
     """htmx: the node table, refreshed every few seconds on the cluster page."""
     organization = _provider(request)
-    cluster = access_object(_actor(request), Cluster.objects.all(), pk)
+    cluster = access_object(actor_from_request(request), Cluster.objects.all(), pk)
     if cluster.organization_id != organization.id:
         raise Http404
     return render(request, "catalog/partials/node_table.html", {"nodes": _nodes_with_usage(cluster)})
@@ -113,8 +110,9 @@ def cluster_nodes_partial(request, pk):
 @login_required
 @require_POST
 def bootstrap_token_revoke(request, pk):
-    token = access_object(_actor(request), BootstrapToken.objects.select_related("cluster"), pk, min_role=Role.ADMIN)
-    telemetry_services.bootstrap_token_revoke(actor=_actor(request), token=token)
+    actor = actor_from_request(request)
+    token = access_object(actor, BootstrapToken.objects.select_related("cluster"), pk, min_role=Role.ADMIN)
+    telemetry_services.bootstrap_token_revoke(actor=actor, token=token)
     messages.success(request, _("Enrollment token revoked."))
     return redirect("catalog:cluster_detail", pk=token.cluster_id)
 
@@ -123,7 +121,7 @@ def bootstrap_token_revoke(request, pk):
 @require_GET
 def node_detail(request, pk):
     _provider(request)
-    node = access_object(_actor(request), Node.objects.select_related("cluster__region"), pk)
+    node = access_object(actor_from_request(request), Node.objects.select_related("cluster__region"), pk)
     devices = list(Device.objects.filter(node=node).select_related("model").order_by("index"))
     latest = telemetry_selectors.device_latest_samples(node=node)
     for device in devices:
@@ -138,7 +136,7 @@ def node_detail(request, pk):
 @require_GET
 def node_telemetry(request, pk):
     _provider(request)
-    node = access_object(_actor(request), Node.objects.all(), pk)
+    node = access_object(actor_from_request(request), Node.objects.all(), pk)
     range_key = request.GET.get("range", "1h")
     if range_key not in telemetry_selectors.RANGES:
         return JsonResponse({"error": {"code": "validation_error", "message": _("Unknown range."),
@@ -149,13 +147,13 @@ def node_telemetry(request, pk):
 @login_required
 @require_POST
 def node_action(request, pk):
-    node = access_object(_actor(request), Node.objects.all(), pk, min_role=Role.ADMIN)
+    node = access_object(actor_from_request(request), Node.objects.all(), pk, min_role=Role.ADMIN)
     form = NodeActionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Unknown action."))
         return redirect("catalog:node_detail", pk=node.pk)
     try:
-        services.node_set_state(actor=_actor(request), node=node, action=form.cleaned_data["action"])
+        services.node_set_state(actor=actor_from_request(request), node=node, action=form.cleaned_data["action"])
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -170,9 +168,9 @@ def node_action(request, pk):
 @login_required
 @require_POST
 def device_release(request, pk):
-    device = access_object(_actor(request), Device.objects.select_related("node"), pk, min_role=Role.ADMIN)
+    device = access_object(actor_from_request(request), Device.objects.select_related("node"), pk, min_role=Role.ADMIN)
     try:
-        services.device_release(actor=_actor(request), device=device)
+        services.device_release(actor=actor_from_request(request), device=device)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

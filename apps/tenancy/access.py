@@ -87,12 +87,10 @@ def require_role(actor: Actor, organization, min_role: str, message: str | None 
 
 
 def _require(actor: Actor, organization_id, min_role: str) -> str:
-    role = role_in(actor, organization_id)
-    if role is None:
+    """404 outside the actor's organizations, 403 inside them when the role is too low."""
+    if role_in(actor, organization_id) is None:
         raise Http404(_("Not found."))
-    if not role_at_least(role, min_role):
-        raise PermissionDenied(_("Your role in this organization does not allow this action."))
-    return role
+    return require_role(actor, organization_id, min_role)
 
 
 def access_organization(actor: Actor, organization_id, *, min_role: str = Role.VIEWER) -> Organization:
@@ -115,8 +113,3 @@ def access_object(actor: Actor, queryset: QuerySet[M], pk, *, min_role: str = Ro
         raise Http404(_("Not found.")) from exc
     _require(actor, getattr(obj, f"{organization_field}_id"), min_role)
     return obj
-
-
-def scope_queryset(actor: Actor, queryset: QuerySet[M], *, organization_field: str = "organization") -> QuerySet[M]:
-    """A list view's queryset: only rows of the actor's organizations."""
-    return queryset.filter(**{f"{organization_field}__in": organizations_of(actor)})

@@ -15,14 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.core.forms import apply_service_errors
 
 from . import selectors, services
-from .access import Actor, access_object, access_organization, role_at_least
+from .access import access_object, access_organization, actor_from_request, role_at_least
 from .forms import ApiKeyForm, InvitationForm, MembershipRoleForm, OrganizationCreateForm, OrganizationProfileForm
 from .middleware import SESSION_KEY
 from .models import ApiKey, Invitation, Membership, Role
-
-
-def _actor(request) -> Actor:
-    return Actor(user=request.user)
 
 
 def _active(request, *, min_role: str = Role.VIEWER):
@@ -30,7 +26,7 @@ def _active(request, *, min_role: str = Role.VIEWER):
     membership = request.active_membership
     if not membership:
         return None
-    return access_organization(_actor(request), membership.organization_id, min_role=min_role)
+    return access_organization(actor_from_request(request), membership.organization_id, min_role=min_role)
 
 
 def _needs_organization(request):
@@ -45,7 +41,7 @@ def organization_create(request):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
-            organization = services.organization_create(actor=_actor(request), **data)
+            organization = services.organization_create(actor=actor_from_request(request), **data)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -59,7 +55,7 @@ def organization_create(request):
 @login_required
 @require_POST
 def organization_switch(request):
-    organization = access_organization(_actor(request), request.POST.get("organization_id"))
+    organization = access_organization(actor_from_request(request), request.POST.get("organization_id"))
     request.session[SESSION_KEY] = str(organization.id)
     messages.success(request, _("Now working in %(name)s.") % {"name": organization.name})
     next_url = request.POST.get("next") or reverse("core:dashboard")
@@ -82,7 +78,7 @@ def organization_settings(request):
             raise PermissionDenied(_("Only owners and admins can edit the organization profile."))
         if form.is_valid():
             try:
-                services.organization_update_profile(actor=_actor(request), organization=organization,
+                services.organization_update_profile(actor=actor_from_request(request), organization=organization,
                                                      **form.cleaned_data)
             except ValidationError as error:
                 apply_service_errors(form, error)
@@ -107,8 +103,8 @@ def members(request):
             raise PermissionDenied(_("Only owners and admins can invite people."))
         if form.is_valid():
             try:
-                invitation, _token = services.invitation_create(actor=_actor(request), organization=organization,
-                                                                **form.cleaned_data)
+                invitation, _token = services.invitation_create(
+                    actor=actor_from_request(request), organization=organization, **form.cleaned_data)
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
@@ -129,7 +125,7 @@ def members(request):
 @login_required
 @require_POST
 def member_change_role(request, pk: int):
-    actor = _actor(request)
+    actor = actor_from_request(request)
     membership = access_object(actor, Membership.objects.select_related("user", "organization"), pk,
                                min_role=Role.ADMIN)
     form = MembershipRoleForm(request.POST)
@@ -157,7 +153,7 @@ def _role_choices(membership):
 @login_required
 @require_POST
 def member_remove(request, pk: int):
-    actor = _actor(request)
+    actor = actor_from_request(request)
     membership = access_object(actor, Membership.objects.select_related("user", "organization"), pk)
     try:
         services.membership_remove(actor=actor, membership=membership)
@@ -175,7 +171,7 @@ def member_remove(request, pk: int):
 @login_required
 @require_POST
 def invitation_revoke(request, pk):
-    actor = _actor(request)
+    actor = actor_from_request(request)
     invitation = access_object(actor, Invitation.objects.select_related("organization"), pk, min_role=Role.ADMIN)
     try:
         services.invitation_revoke(actor=actor, invitation=invitation)
@@ -192,7 +188,7 @@ def invitation_accept(request, token: str):
     invitation = services.invitation_by_token(token=token)
     if request.method == "POST":
         try:
-            membership = services.invitation_accept(actor=_actor(request), token=token)
+            membership = services.invitation_accept(actor=actor_from_request(request), token=token)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("core:dashboard")
@@ -212,7 +208,7 @@ def api_keys(request):
     new_key = None
     if request.method == "POST" and form.is_valid():
         try:
-            api_key, new_key = services.api_key_create(actor=_actor(request), organization=organization,
+            api_key, new_key = services.api_key_create(actor=actor_from_request(request), organization=organization,
                                                        **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -230,7 +226,7 @@ def api_keys(request):
 @login_required
 @require_POST
 def api_key_revoke(request, pk):
-    actor = _actor(request)
+    actor = actor_from_request(request)
     api_key = access_object(actor, ApiKey.objects.select_related("organization", "created_by"), pk,
                             min_role=Role.ADMIN)
     services.api_key_revoke(actor=actor, api_key=api_key)

@@ -2,22 +2,10 @@ import pytest
 
 from apps.booking.models import Workload
 from apps.scheduling.services import place_pending
-from apps.tenancy.middleware import SESSION_KEY
 from tests.scheduling.conftest import enroll_node, pending_workload
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def as_user(client):
-    def login(user, organization):
-        client.force_login(user)
-        session = client.session
-        session[SESSION_KEY] = str(organization.id)
-        session.save()
-        return client
-
-    return login
 
 
 def test_empty_state_says_how_to_book(as_user, customer):

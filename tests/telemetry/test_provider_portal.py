@@ -5,22 +5,10 @@ from apps.catalog.models import Cluster, Device, Node
 from apps.telemetry import services
 from apps.telemetry.models import BootstrapToken
 from apps.telemetry.rollups import telemetry_rollup
-from apps.tenancy.middleware import SESSION_KEY
 from tests.telemetry.conftest import report
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def as_user(client):
-    def login(user, organization):
-        client.force_login(user)
-        session = client.session
-        session[SESSION_KEY] = str(organization.id)
-        session.save()
-        return client
-
-    return login
 
 
 def test_register_a_cluster_and_get_the_enrollment_command(as_user, provider):

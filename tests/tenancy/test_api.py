@@ -183,8 +183,6 @@ def _targets(t):
 @pytest.mark.parametrize("auth", ["session", "api_key"])
 def test_every_organization_endpoint_is_404_for_another_tenant(tenant, other_tenant, api_as, key_client, auth):
     targets = _targets(other_tenant)
-    before = (Membership.objects.count(), Invitation.objects.count(), ApiKey.objects.count(),
-              AuditEvent.objects.count())
     client = api_as(tenant.owner) if auth == "session" else key_client(tenant, Role.ADMIN)
     before = (Membership.objects.count(), Invitation.objects.count(), ApiKey.objects.count(),
               AuditEvent.objects.count())

@@ -2,24 +2,11 @@ import pytest
 
 from apps.audit.models import AuditEvent
 from apps.tenancy import services
-from apps.tenancy.middleware import SESSION_KEY
 from apps.tenancy.models import ApiKey, Invitation, Membership, Organization, Role
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def as_user(client):
-    def login(user, organization=None):
-        client.force_login(user)
-        if organization is not None:
-            session = client.session
-            session[SESSION_KEY] = str(organization.id)
-            session.save()
-        return client
-
-    return login
 
 
 def test_a_new_user_is_guided_to_create_an_organization(as_user):

@@ -58,9 +58,13 @@ def api_exception_handler(exc, context):
     return response
 
 
-def error_response(code: str, message: str, *, http_status: int = status.HTTP_400_BAD_REQUEST,
-                   fields: dict | None = None) -> Response:
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     body: dict = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
-    return Response({"error": body}, status=http_status)
+    return {"error": body}
+
+
+def error_response(code: str, message: str, *, http_status: int = status.HTTP_400_BAD_REQUEST,
+                   fields: dict | None = None) -> Response:
+    return Response(error_body(code, message, fields), status=http_status)

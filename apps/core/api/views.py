@@ -4,9 +4,8 @@ queryset and the minimum roles, and never writes its own get_queryset/get_object
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from rest_framework import generics
 
-from apps.tenancy.access import Actor, access_object, access_organization, actor_from_request, scope_queryset
+from apps.tenancy.access import Actor, access_object, access_organization, actor_from_request
 from apps.tenancy.models import Organization, Role
 
 
@@ -46,19 +45,3 @@ class OrganizationScopedMixin(ActorMixin):
         obj = access_object(self.actor, self.get_queryset(), self.kwargs["pk"], min_role=self.required_role())
         self.check_object_permissions(self.request, obj)  # type: ignore[attr-defined]
         return obj
-
-
-class TenantListAPIView(OrganizationScopedMixin, generics.ListAPIView):
-    pass
-
-
-class TenantListCreateAPIView(OrganizationScopedMixin, generics.ListCreateAPIView):
-    pass
-
-
-class TenantRetrieveAPIView(OrganizationScopedMixin, generics.RetrieveAPIView):
-    pass
-
-
-__all__ = ["ActorMixin", "OrganizationScopedMixin", "TenantListAPIView", "TenantListCreateAPIView",
-           "TenantRetrieveAPIView", "scope_queryset"]

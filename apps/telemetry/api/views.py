@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.errors import error_response
+from apps.core.api.errors import error_body, error_response
 
 from .. import services
 from ..reports import heartbeat_parse
@@ -68,10 +68,7 @@ def heartbeat(request):
 
 
 def _json_error(status_code: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
-    body: dict = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    response = JsonResponse({"error": body}, status=status_code)
+    response = JsonResponse(error_body(code, message, fields), status=status_code)
     if status_code == 401:
         response["WWW-Authenticate"] = "Node"
     return response
