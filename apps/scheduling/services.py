@@ -204,11 +204,12 @@ def _allocate(workload: Workload, member, snapshot: FleetSnapshot) -> None:
 
 def _record_unschedulable(workload: Workload, region_code: str, policy: str, reasons: list[str]) -> None:
     reason = "; ".join(reasons) or "no node can hold this request"
+    if workload.pending_reason == reason:
+        return  # the beat sweep retries every 15 s: record a decision only when the answer changes
     PlacementDecision.objects.create(workload=workload, region=region_code, policy=policy,
                                      outcome=PlacementDecision.Outcome.UNSCHEDULABLE, reasons=reasons)
-    if workload.pending_reason != reason:
-        workload.pending_reason = reason
-        workload.save(update_fields=["pending_reason"])
+    workload.pending_reason = reason
+    workload.save(update_fields=["pending_reason"])
 
 
 @transaction.atomic

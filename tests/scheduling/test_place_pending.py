@@ -124,3 +124,11 @@ def test_the_live_loop_runs_every_policy_against_the_recent_booking_mix(provider
     workloads = [pending_workload(customer, gpu_milli=milli) for milli in (250, 500, 750)]
     assert place_pending(region_code="cn-shanghai", policy=policy)["placed"] == 3
     assert {d.policy for d in PlacementDecision.objects.filter(workload__in=workloads)} == {policy}
+
+
+def test_retrying_a_stuck_workload_does_not_pile_up_identical_decisions(provider, customer, cluster):
+    enroll_node(provider, cluster, "t4-g", count=1)
+    workload = pending_workload(customer, accelerator_models=["nvidia-h100-80gb"])
+    for _ in range(3):
+        place_pending(region_code="cn-shanghai")
+    assert PlacementDecision.objects.filter(workload=workload).count() == 1
