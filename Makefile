@@ -28,6 +28,7 @@ run: install
 	$(PYTHON) tidegrid/embedded.py --data .data -- $(PYTHON) -m tidegrid.devstack
 
 test: install
+	bash scripts/ensure-chromium.sh
 	$(PYTHON) tidegrid/embedded.py --ephemeral -- $(PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: install

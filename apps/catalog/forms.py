@@ -19,6 +19,14 @@ class ClusterForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     region = RegionChoiceField(label=_("Region"))
     kind = forms.ChoiceField(label=_("Kind"), choices=Cluster.Kind.choices)
+    gpu_sharing = forms.ChoiceField(label=_("GPU sharing"), choices=Cluster.GpuSharing.choices,
+                                    initial=Cluster.GpuSharing.CHIP_DEFAULT,
+                                    help_text=_("How your device plugin shares cards: MIG/vNPU partitions, "
+                                                "fractional slices (e.g. HAMi) or whole cards."))
+
+
+class ClusterSharingForm(forms.Form):
+    gpu_sharing = forms.ChoiceField(label=_("GPU sharing"), choices=Cluster.GpuSharing.choices)
 
 
 class BootstrapTokenForm(forms.Form):

@@ -95,11 +95,20 @@ class Cluster(models.Model):
         KUBERNETES = "kubernetes", _("Kubernetes")
         BARE_METAL = "bare_metal", _("Bare metal")
 
+    class GpuSharing(models.TextChoices):
+        # How the provider's device plugin shares cards: MIG/vNPU partitions (the chip's default where it
+        # has them), HAMi-style compute-share + memory slices, or whole cards only.
+        CHIP_DEFAULT = "chip_default", _("Chip default (MIG / vNPU profiles where supported)")
+        FRACTIONAL = "fractional", _("Fractional slices (compute share + memory)")
+        WHOLE = "whole", _("Whole cards only")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="clusters")
     name = models.CharField(_("name"), max_length=100)
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="clusters")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.BARE_METAL)
+    gpu_sharing = models.CharField(_("GPU sharing"), max_length=20, choices=GpuSharing.choices,
+                                   default=GpuSharing.CHIP_DEFAULT)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -112,6 +121,19 @@ class Cluster(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def slicing_for(self, model: AcceleratorModel | None) -> str:
+        """How cards of this model are sold in this cluster. Fractional sharing applies to chips that
+        can be shared by compute share (HAMi-style: those sold fractionally or by MIG); Ascend vNPU
+        templates and whole-only chips keep their own mode."""
+        if model is None:
+            return AcceleratorModel.Slicing.WHOLE
+        if self.gpu_sharing == self.GpuSharing.WHOLE:
+            return AcceleratorModel.Slicing.WHOLE
+        if self.gpu_sharing == self.GpuSharing.FRACTIONAL and model.slicing in (
+                AcceleratorModel.Slicing.FRACTIONAL, AcceleratorModel.Slicing.MIG):
+            return AcceleratorModel.Slicing.FRACTIONAL
+        return model.slicing
 
 
 class Node(models.Model):

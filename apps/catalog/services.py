@@ -21,11 +21,13 @@ def require_fleet_admin(actor: Actor, organization) -> None:
 
 
 @transaction.atomic
-def cluster_create(*, actor: Actor, organization: Organization, name: str, region: Region, kind: str) -> Cluster:
+def cluster_create(*, actor: Actor, organization: Organization, name: str, region: Region, kind: str,
+                   gpu_sharing: str = Cluster.GpuSharing.CHIP_DEFAULT) -> Cluster:
     require_fleet_admin(actor, organization)
     if organization.kind != Organization.Kind.PROVIDER:
         raise ValidationError({"organization": [_("Only provider organizations register clusters.")]})
-    cluster = Cluster(organization=organization, name=name.strip(), region=region, kind=kind)
+    cluster = Cluster(organization=organization, name=name.strip(), region=region, kind=kind,
+                      gpu_sharing=gpu_sharing)
     cluster.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
@@ -34,6 +36,31 @@ def cluster_create(*, actor: Actor, organization: Organization, name: str, regio
         raise ValidationError({"name": [_("You already have a cluster with this name.")]}) from exc
     audit_record(actor=actor, action="cluster.created", organization=organization, target=cluster,
                  details={"name": cluster.name, "region": region.code, "kind": kind})
+    return cluster
+
+
+@transaction.atomic
+def cluster_sharing_set(*, actor: Actor, cluster: Cluster, gpu_sharing: str) -> Cluster:
+    """Switch how the cluster's cards are shared (as the provider reconfigures its device plugin: MIG
+    partitions vs HAMi-style shares). Only while no card is in use, because slices cut one way cannot
+    be held the other way."""
+    require_fleet_admin(actor, cluster.organization_id)
+    if gpu_sharing not in Cluster.GpuSharing.values:
+        raise ValidationError({"gpu_sharing": [_("Choose one of the listed sharing modes.")]})
+    cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+    if cluster.gpu_sharing == gpu_sharing:
+        return cluster
+    in_use = Device.objects.filter(node__cluster=cluster, free_compute_milli__lt=1000).exclude(
+        node__state=Node.State.DECOMMISSIONED).count()
+    if in_use:
+        raise ValidationError({"gpu_sharing": [
+            _("%(n)d cards of this cluster are in use. Drain its nodes (or wait for the work to end), then "
+              "change how cards are shared.") % {"n": in_use}]})
+    previous = cluster.gpu_sharing
+    cluster.gpu_sharing = gpu_sharing
+    cluster.save(update_fields=["gpu_sharing"])
+    audit_record(actor=actor, action="cluster.sharing_changed", organization=cluster.organization_id,
+                 target=cluster, details={"from": previous, "to": gpu_sharing})
     return cluster
 
 

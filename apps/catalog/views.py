@@ -20,7 +20,7 @@ from apps.tenancy.access import access_object, access_organization, actor_from_r
 from apps.tenancy.models import Organization, Role
 
 from . import services
-from .forms import BootstrapTokenForm, ClusterForm, NodeActionForm
+from .forms import BootstrapTokenForm, ClusterForm, ClusterSharingForm, NodeActionForm
 from .models import Cluster, Device, Node
 
 
@@ -81,6 +81,7 @@ def cluster_detail(request, pk):
         "server_url": settings.SITE_URL,
         "tokens": BootstrapToken.objects.filter(cluster=cluster).order_by("-created_at")[:20],
         "nodes": _nodes_with_usage(cluster),
+        "sharing_form": ClusterSharingForm(initial={"gpu_sharing": cluster.gpu_sharing}),
     }
     return render(request, "catalog/cluster_detail.html", context)
 
@@ -105,6 +106,28 @@ def cluster_nodes_partial(request, pk):
     if cluster.organization_id != organization.id:
         raise Http404
     return render(request, "catalog/partials/node_table.html", {"nodes": _nodes_with_usage(cluster)})
+
+
+@login_required
+@require_POST
+def cluster_sharing(request, pk):
+    organization = _provider(request)
+    actor = actor_from_request(request)
+    cluster = access_object(actor, Cluster.objects.all(), pk, min_role=Role.ADMIN)
+    if cluster.organization_id != organization.id:
+        raise Http404
+    form = ClusterSharingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the listed sharing modes."))
+        return redirect("catalog:cluster_detail", pk=cluster.pk)
+    try:
+        cluster = services.cluster_sharing_set(actor=actor, cluster=cluster, **form.cleaned_data)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.message_dict.get("gpu_sharing", error.messages)))
+    else:
+        messages.success(request, _("Cards in “%(name)s” are now sold as: %(mode)s.")
+                         % {"name": cluster.name, "mode": cluster.get_gpu_sharing_display()})
+    return redirect("catalog:cluster_detail", pk=cluster.pk)
 
 
 @login_required

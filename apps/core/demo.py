@@ -88,9 +88,13 @@ DEMO_FLEET = [
     # Device names as the drivers report them; the server matches them to the catalog.
     ("Lingang AZ-1", "cn-shanghai", "bare_metal", "sh-a100-", 2, ["NVIDIA A100-SXM4-80GB:8"]),
     ("Lingang AZ-1", "cn-shanghai", "bare_metal", "sh-910b-", 1, ["Ascend910B3:8"]),
+    ("Lingang AZ-2", "cn-shanghai", "kubernetes", "sh-a100s-", 1, ["NVIDIA A100-SXM4-80GB:8"]),
     ("Ulanqab West-1", "cn-ulanqab", "kubernetes", "wlcb-h20-", 2, ["NVIDIA H20:8"]),
     ("Ulanqab West-1", "cn-ulanqab", "kubernetes", "wlcb-t4-", 1, ["Tesla T4:4"]),
 ]
+# Clusters whose device plugin shares cards by compute share (HAMi-style) instead of the chip default:
+# AZ-2's A100s sell "25 % of an A100" slices, AZ-1's sell MIG profiles.
+DEMO_CLUSTER_SHARING = {"Lingang AZ-2": "fractional"}
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ def demo_fleet_tokens() -> list[DemoFleetGroup]:
     for cluster_name, region_code, kind, prefix, nodes, devices in DEMO_FLEET:
         cluster = Cluster.objects.filter(organization=provider, name=cluster_name).first() or cluster_create(
             actor=actor, organization=provider, name=cluster_name, region=Region.objects.get(code=region_code),
-            kind=kind)
+            kind=kind, gpu_sharing=DEMO_CLUSTER_SHARING.get(cluster_name, "chip_default"))
         _token, plaintext = bootstrap_token_create(actor=actor, cluster=cluster, max_uses=nodes, ttl_hours=24)
         groups.append(DemoFleetGroup(cluster_name, plaintext, prefix, nodes, devices))
     return groups

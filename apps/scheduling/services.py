@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
-from apps.catalog.models import Device, Node, RegionLatency
+from apps.catalog.models import Cluster, Device, Node, RegionLatency
 from apps.telemetry.models import Assignment
 from apps.telemetry.services import assignment_create, assignment_stop
 from workers.placement import (
@@ -73,20 +73,21 @@ def fleet_snapshot() -> FleetSnapshot:
         specs.append(NodeSpec(
             id=str(node.id), region=node.cluster.region.code, cpu_milli=node.cpu_milli, memory_mib=node.memory_mib,
             cpu_free_milli=node.cpu_free_milli, memory_free_mib=node.memory_free_mib, labels=dict(node.labels),
-            devices=[_device_spec(device) for device in node_devices],
+            devices=[_device_spec(device, node.cluster) for device in node_devices],
         ))
     return FleetSnapshot(ClusterState.from_nodes(specs), {str(n.id): n for n in nodes}, devices_by_node)
 
 
-def _device_spec(device: Device) -> DeviceSpec:
+def _device_spec(device: Device, cluster: Cluster) -> DeviceSpec:
     model = device.model
+    slicing = cluster.slicing_for(model)
     return DeviceSpec(
         model=model.code if model else device.reported_name, vendor=model.vendor if model else "",
         memory_mib=device.memory_total_mib, memory_free_mib=device.free_memory_mib,
         fp16_tflops=float(model.fp16_tflops) if model else 0.0, milli_free=device.free_compute_milli,
-        slicing=model.slicing if model else "whole",
+        slicing=slicing,
         profiles=tuple(Profile(name=p["name"], compute_milli=p["compute_milli"], memory_mib=p["memory_mib"])
-                       for p in (model.profiles if model else [])),
+                       for p in (model.profiles if model and slicing in ("mig", "vnpu") else [])),
     )
 
 

@@ -1,0 +1,48 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against Django's live server.
+
+Chromium comes from the `chromium` Debian package (`scripts/ensure-chromium.sh` installs it; `.ci/run`
+and `make test` call that script). Playwright's own browser download is not used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = os.environ.get("TIDEGRID_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `sudo bash scripts/ensure-chromium.sh` "
+                    "(installs Debian's chromium and fonts-noto-cjk) or set TIDEGRID_CHROMIUM.")
+    # Playwright's sync API keeps an event loop running in this thread; Django's ORM calls made by the
+    # test itself (reading mail, checking rows) are still plain synchronous calls.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser: Browser, live_server) -> Iterator[Page]:
+    """A fresh browser profile (no cookies) pointed at the live server, in English."""
+    context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1360, "height": 900})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    yield page
+    context.close()
