@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("apps.audit.urls")),
     path("", include("apps.catalog.urls")),
     path("", include("apps.booking.urls")),
+    path("", include("apps.ledger.urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.telemetry",
     "apps.booking",
     "apps.scheduling",
+    "apps.ledger",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.tenancy.context_processors.active_organization",
+                "apps.ledger.context_processors.low_balance",
             ],
         },
     },
@@ -255,6 +257,22 @@ TIDEGRID_TELEMETRY_MINUTE_RETENTION_DAYS = env.int("TIDEGRID_TELEMETRY_MINUTE_RE
 TIDEGRID_TELEMETRY_HOUR_RETENTION_DAYS = env.int("TIDEGRID_TELEMETRY_HOUR_RETENTION_DAYS", default=400)
 # Bearer token for Prometheus scraping /metrics; unset = /metrics answers 404 (not exposed).
 TIDEGRID_METRICS_TOKEN = env.str("TIDEGRID_METRICS_TOKEN", default="")
+
+# --- booking: quotas per organization (platform defaults; staff set others per organization in the
+# admin), reservations, and automatic re-placement of work lost with its node
+TIDEGRID_QUOTA_MAX_CARDS = env.int("TIDEGRID_QUOTA_MAX_CARDS", default=8)
+TIDEGRID_QUOTA_MAX_SLICES = env.int("TIDEGRID_QUOTA_MAX_SLICES", default=32)
+TIDEGRID_RESERVATION_MAX_HOURS = env.int("TIDEGRID_RESERVATION_MAX_HOURS", default=720)
+TIDEGRID_RESERVATION_AHEAD_DAYS = env.int("TIDEGRID_RESERVATION_AHEAD_DAYS", default=90)
+TIDEGRID_WORKLOAD_MAX_AUTO_RESTARTS = env.int("TIDEGRID_WORKLOAD_MAX_AUTO_RESTARTS", default=3)
+
+# --- payments (apps/ledger): Stripe card top-ups. Without the keys the top-up page says how to set them.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Stripe requires Stripe.js from its own host; tests point this (and the API base) at localstripe.
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 
 # Behind a proxy (nginx, ingress) the client address is in X-Forwarded-For; rate limits need it.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TIDEGRID_TRUSTED_PROXY_COUNT", default=0)
