@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.telemetry",
     "apps.booking",
     "apps.scheduling",
+    "apps.billing",
     "apps.ledger",
 ]
 

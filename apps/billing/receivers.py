@@ -1,0 +1,1 @@
+"""Metering receivers (filled in below)."""
