@@ -1,5 +1,10 @@
 """The workload state machine. Every state change goes through ``workload_transition``, which refuses
-transitions the machine does not allow and writes the event timeline."""
+transitions the machine does not allow and writes the event timeline.
+
+The final states hold no capacity. A workload leaves one only back to ``pending``: restarted by the
+customer (``services.workload_restart``) or re-placed after its node was lost
+(``services.workload_requeue_lost``); it keeps its id and timeline, and each run has its own
+allocations and assignment."""
 
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     S.STARTING: {S.RUNNING, S.SUCCEEDED, S.FAILED, S.STOPPING, S.STOPPED, S.PREEMPTED, S.LOST},
     S.RUNNING: {S.SUCCEEDED, S.FAILED, S.STOPPING, S.STOPPED, S.PREEMPTED, S.LOST},
     S.STOPPING: {S.STOPPED, S.SUCCEEDED, S.FAILED, S.LOST},
-    S.STOPPED: set(), S.SUCCEEDED: set(), S.FAILED: set(), S.PREEMPTED: set(), S.LOST: set(),
+    S.STOPPED: {S.PENDING}, S.SUCCEEDED: {S.PENDING}, S.FAILED: {S.PENDING}, S.PREEMPTED: {S.PENDING},
+    S.LOST: {S.PENDING},
 }
 
 
@@ -42,6 +48,9 @@ def workload_transition(*, workload: Workload, to_state: str, reason: str = "") 
     if to_state == S.PLACED:
         workload.placed_at, workload.pending_reason = timezone.now(), ""
         fields += ["placed_at", "pending_reason"]
+    elif to_state == S.PENDING:
+        workload.placed_at = None
+        fields.append("placed_at")
     workload.save(update_fields=fields)
     WorkloadEvent.objects.create(workload=workload, from_state=previous, to_state=to_state, reason=reason)
     return workload

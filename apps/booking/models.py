@@ -56,7 +56,22 @@ class Workload(models.Model):
                                        help_text=_("region codes it may overflow to; empty = preferred only"))
     priority = models.SmallIntegerField(_("priority"), default=0)
     preemptible = models.BooleanField(_("preemptible"), default=False)
-    spec = models.JSONField(_("run spec"), default=dict, blank=True, help_text=_("image, command, env"))
+    spec = models.JSONField(_("run spec"), default=dict, blank=True, help_text=_("command, env"))
+    image = models.CharField(_("image"), max_length=40, blank=True,
+                             help_text=_("key of a curated image (apps/booking/images.py); empty = the node's "
+                                         "own environment"))
+    # Instances default to True and batch jobs to False (workload_submit): re-running a job that may have
+    # written half its output is the customer's call; an interactive instance just comes back elsewhere.
+    restartable = models.BooleanField(_("restart automatically if its node is lost"), default=False)
+    # Reserved billing only: the paid-for window. Not placed before window_start, stopped at window_end.
+    window_start = models.DateTimeField(_("reserved from"), null=True, blank=True)
+    window_end = models.DateTimeField(_("reserved until"), null=True, blank=True)
+    restarts = models.PositiveIntegerField(_("restarts"), default=0,
+                                           help_text=_("how many times it was run again (by the customer or "
+                                                       "after a lost node)"))
+    auto_restarts = models.PositiveSmallIntegerField(
+        _("automatic restarts"), default=0,
+        help_text=_("re-placements after a lost node since the customer last started it"))
 
     pending_reason = models.TextField(_("why pending"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -71,10 +86,20 @@ class Workload(models.Model):
                            | Q(gpu_count=0, gpu_milli__gt=0, gpu_milli__lt=1000, profile="")
                            | Q(gpu_count=0, gpu_milli=0) & ~Q(profile="")),
                 name="workload_one_gpu_shape"),
+            models.CheckConstraint(
+                condition=(Q(billing_mode="reserved", window_start__isnull=False,
+                             window_end__gt=models.F("window_start"))
+                           | ~Q(billing_mode="reserved") & Q(window_start__isnull=True, window_end__isnull=True)),
+                name="workload_reserved_has_window"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from .validation import workload_validate
+
+        workload_validate(self)
 
 
 class WorkloadEvent(models.Model):
@@ -108,3 +133,25 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class OrganizationQuota(models.Model):
+    """How much an organization may run at once, set by the platform (Django admin). An empty limit
+    means the platform default (settings TIDEGRID_QUOTA_MAX_CARDS / TIDEGRID_QUOTA_MAX_SLICES). The row
+    is also the lock that serializes an organization's submits, so concurrent bookings cannot together
+    exceed it."""
+
+    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE, related_name="quota",
+                                        primary_key=True)
+    max_cards = models.PositiveIntegerField(_("most whole cards at a time"), null=True, blank=True,
+                                            help_text=_("empty = platform default"))
+    max_slices = models.PositiveIntegerField(_("most slices at a time"), null=True, blank=True,
+                                             help_text=_("fractional or profile slices; empty = platform default"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("organization quota")
+        verbose_name_plural = _("organization quotas")
+
+    def __str__(self) -> str:
+        return f"quota of {self.organization_id}"

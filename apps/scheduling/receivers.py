@@ -1,12 +1,16 @@
-"""Keeps workloads in step with what agents report about their assignments, and gives capacity back
-when work ends. Connected in SchedulingConfig.ready()."""
+"""Keeps workloads in step with what agents report about their assignments, gives capacity back when
+work ends, and re-places work lost with its node. Connected in SchedulingConfig.ready()."""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.booking.lifecycle import FINAL, can_transition, workload_transition
 from apps.booking.models import Workload
+from apps.booking.services import workload_requeue_lost
+from apps.catalog.models import Node
 from apps.telemetry.models import Assignment
 from apps.telemetry.signals import assignment_state_changed
 
@@ -29,18 +33,28 @@ def follow_assignment(sender, assignment: Assignment, previous_state: str, **kwa
     target = _FOLLOW.get(assignment.state)
     if target is None:
         return
-    workload_ids = set(Allocation.objects.filter(assignment=assignment).values_list("workload_id", flat=True))
+    # Only the run that holds capacity now: a restarted workload's earlier runs have nothing to say.
+    workload_ids = set(Allocation.objects.filter(assignment=assignment, released_at__isnull=True)
+                       .values_list("workload_id", flat=True))
     for workload in Workload.objects.filter(pk__in=workload_ids):
+        if target == Workload.State.LOST:
+            _lost(workload, assignment)
+            continue
         if can_transition(workload.state, target):
-            reason = _reason(assignment)
-            workload = workload_transition(workload=workload, to_state=target, reason=reason)
+            workload = workload_transition(workload=workload, to_state=target, reason=_reason(assignment))
         if workload.state in FINAL:
             workload_release(workload=workload)
 
 
+def _lost(workload: Workload, assignment: Assignment) -> None:
+    """Its node stopped reporting: release what it held, then lost, or pending again if restartable."""
+    workload_release(workload=workload)
+    node = Node.objects.only("hostname", "last_heartbeat_at").get(pk=assignment.node_id)
+    workload_requeue_lost(workload=workload, node_label=node.hostname,
+                          lost_at=node.last_heartbeat_at or assignment.finished_at or timezone.now())
+
+
 def _reason(assignment: Assignment) -> str:
-    if assignment.state == Assignment.State.LOST:
-        return f"node {assignment.node_id} stopped reporting; the work on it is lost"
     if assignment.exit_code is not None:
-        return f"exit code {assignment.exit_code}"
+        return _("exit code %(code)d") % {"code": assignment.exit_code}
     return ""

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 # A quarter of a T4 (fractional sharing). An A100 in the catalog is MIG-partitioned: it sells profiles.
 SLICE = {"name": "finetune", "kind": "batch", "preferred_region": "cn-shanghai", "gpu_milli": 250,
          "gpu_memory_mib": 4096, "accelerator_models": ["nvidia-t4"],
-         "spec": {"image": "pytorch/pytorch:2.5", "command": ["python", "train.py"], "env": {"EPOCHS": "3"}}}
+         "image": "pytorch", "spec": {"command": ["python", "train.py"], "env": {"EPOCHS": "3"}}}
 
 
 def url(customer, suffix=""):
@@ -29,7 +29,8 @@ def test_book_a_slice_with_an_api_key_and_follow_it(customer, provider, cluster,
     place_pending(region_code="cn-shanghai")
     detail = client.get(url(customer, f"{body['id']}/")).json()
     assert detail["state"] == "placed"
-    assert detail["placement"] == [{"region": "cn-shanghai", "model": "nvidia-t4", "compute_milli": 250,
+    assert detail["placement"] == [{"node": "t4-x", "region": "cn-shanghai", "device_index": 0,
+                                    "model": "nvidia-t4", "model_name": "NVIDIA T4 16GB", "compute_milli": 250,
                                     "memory_mib": 4096, "profile": "", "released": False}]
     assert [e["to_state"] for e in detail["events"]] == ["placed"]
     assert detail["run"]["state"] == "pending"

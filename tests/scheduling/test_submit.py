@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 def _fields(**overrides):
     fields = {"name": "train", "preferred_region": Region.objects.get(code="cn-shanghai"), "gpu_milli": 250,
-              "gpu_memory_mib": 2048}
+              "gpu_memory_mib": 2048, "spec": {"command": ["python", "train.py"]}}
     fields.update(overrides)
     return fields
 
