@@ -236,6 +236,9 @@ class StripeEvent(models.Model):
     event_id = models.CharField(max_length=100, primary_key=True)
     type = models.CharField(max_length=100)
     received_at = models.DateTimeField(auto_now_add=True)
+    deliveries = models.PositiveIntegerField(default=1, help_text=_("How often Stripe sent this event."))
+    object_id = models.CharField(max_length=100, blank=True, db_index=True,
+                                 help_text=_("The Stripe object the event is about (a PaymentIntent, a Charge)."))
 
     class Meta:
         ordering = ["-received_at"]

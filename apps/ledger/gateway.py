@@ -1,0 +1,21 @@
+"""The one place that builds the Stripe client. Tests point STRIPE_API_BASE at a localstripe server."""
+
+from __future__ import annotations
+
+import stripe
+from django.conf import settings
+
+
+class PaymentsNotConfigured(Exception):
+    """STRIPE_SECRET_KEY / STRIPE_PUBLISHABLE_KEY are not set: card payments are off."""
+
+
+def payments_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_PUBLISHABLE_KEY)
+
+
+def stripe_client() -> stripe.StripeClient:
+    if not payments_configured():
+        raise PaymentsNotConfigured()
+    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": settings.STRIPE_API_BASE},
+                               max_network_retries=2)
