@@ -1,20 +1,85 @@
-"""Customer portal: the organization's workloads with their state, why they wait, and their timeline."""
+"""Customer portal: the market (live availability and prices), the booking form with a price estimate,
+and the organization's workloads with live status, placement, connection details and a usage chart."""
 
+from __future__ import annotations
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.core.forms import apply_service_errors
 from apps.tenancy.access import Actor, access_object, access_organization, role_at_least
-from apps.tenancy.models import Role
+from apps.tenancy.models import Organization, Role
 
-from . import services
+from . import market, services
+from .forms import WorkloadBookingForm
+from .images import IMAGES
 from .models import Workload
+from .selectors import WORKLOAD_PREFETCH, workload_detail_context
 
 LIVE_STATES = {Workload.State.PENDING, Workload.State.PLACED, Workload.State.STARTING, Workload.State.RUNNING,
                Workload.State.STOPPING}
+RESTARTABLE_STATES = {Workload.State.STOPPED, Workload.State.SUCCEEDED, Workload.State.FAILED,
+                      Workload.State.LOST, Workload.State.PREEMPTED}
+
+
+def _customer(request) -> Organization:
+    membership = request.active_membership
+    if not membership or membership.organization.kind != Organization.Kind.CUSTOMER:
+        raise Http404(_("Switch to a customer organization to book compute."))
+    return access_organization(Actor(user=request.user), membership.organization_id)
+
+
+@login_required
+@require_GET
+def market_view(request):
+    """Accelerator models × regions: what can start now, at what price, and how it compares."""
+    filters = market.MarketFilterForm(request.GET or None)
+    cleaned = filters.cleaned_data if filters.is_valid() else {}
+    organization = request.active_membership.organization if request.active_membership else None
+    rows = market.market_rows(organization=organization, **{k: v for k, v in cleaned.items() if v not in (None, "")})
+    template = "booking/partials/market_rows.html" if request.htmx else "booking/market.html"
+    return render(request, template, {"rows": rows, "filters": filters})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workload_new(request):
+    organization = _customer(request)
+    actor = Actor(user=request.user)
+    initial = market.booking_initial(request.GET)
+    form = WorkloadBookingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workload = services.workload_submit(actor=actor, organization=organization, **form.workload_fields())
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("“%(name)s” is booked. It starts as soon as the scheduler places it.")
+                             % {"name": workload.name})
+            return redirect("booking:workload_detail", pk=workload.pk)
+    return render(request, "booking/workload_new.html", {
+        "form": form, "images": IMAGES, "can_book": role_at_least(request.active_membership.role, Role.MEMBER),
+        "profiles": market.profiles_by_model(), "estimate": market.estimate(form=form, organization=organization),
+    })
+
+
+@login_required
+@require_POST
+def workload_estimate(request):
+    """htmx: the price estimate for the form as it is filled in."""
+    organization = _customer(request)
+    form = WorkloadBookingForm(request.POST)
+    form.is_valid()
+    return render(request, "booking/partials/estimate.html",
+                  {"estimate": market.estimate(form=form, organization=organization)})
 
 
 @login_required
@@ -30,19 +95,55 @@ def workload_list(request):
     template = "booking/partials/workload_rows.html" if request.htmx else "booking/workload_list.html"
     return render(request, template, {
         "organization": organization, "page": page, "live_states": LIVE_STATES,
-        "can_stop": role_at_least(membership.role, Role.MEMBER),
+        "can_book": organization.kind == Organization.Kind.CUSTOMER and role_at_least(membership.role, Role.MEMBER),
         "any_live": any(w.state in LIVE_STATES for w in page.object_list),
     })
+
+
+def _detail_context(request, workload: Workload) -> dict:
+    detail = workload_detail_context(workload=workload)
+    membership = request.active_membership
+    may_act = bool(membership) and role_at_least(membership.role, Role.MEMBER)
+    return {
+        "workload": workload, "detail": detail, "live": workload.state in LIVE_STATES,
+        "progress": _progress(workload.state), "can_stop": may_act,
+        "can_restart": may_act and workload.state in RESTARTABLE_STATES,
+        "can_extend": may_act and workload.billing_mode == Workload.BillingMode.RESERVED
+        and workload.state not in RESTARTABLE_STATES,
+        "extend_form": ExtendForm(), "price": market.workload_price(workload=workload),
+    }
+
+
+def _workload(request, pk, *, min_role=None) -> Workload:
+    queryset = Workload.objects.select_related("preferred_region").prefetch_related(*WORKLOAD_PREFETCH)
+    if min_role:
+        return access_object(Actor(user=request.user), queryset, pk, min_role=min_role)
+    return access_object(Actor(user=request.user), queryset, pk)
 
 
 @login_required
 @require_GET
 def workload_detail(request, pk):
-    workload = access_object(Actor(user=request.user), Workload.objects.select_related("preferred_region"), pk)
-    return render(request, "booking/workload_detail.html", {
-        "workload": workload, "events": workload.events.all(), "live": workload.state in LIVE_STATES,
-        "can_stop": role_at_least(request.active_membership.role, Role.MEMBER) if request.active_membership else False,
-    })
+    workload = _workload(request, pk)
+    return render(request, "booking/workload_detail.html", _detail_context(request, workload))
+
+
+@login_required
+@require_GET
+def workload_status(request, pk):
+    """htmx: the live part of the workload page (state, progress, placement, connection, log)."""
+    workload = _workload(request, pk)
+    return render(request, "booking/partials/workload_status.html", _detail_context(request, workload))
+
+
+@login_required
+@require_GET
+def workload_usage(request, pk):
+    """The chart data: utilization and memory of the card(s) the latest run holds, while it runs."""
+    workload = _workload(request, pk)
+    return JsonResponse(market.workload_usage_series(workload=workload,
+                                                     detail=workload_detail_context(workload=workload,
+                                                                                    with_queue=False)))
 
 
 @login_required
@@ -54,3 +155,56 @@ def workload_stop(request, pk):
     messages.success(request, _("“%(name)s” is %(state)s.") % {"name": workload.name,
                                                                 "state": workload.get_state_display()})
     return redirect("booking:workload_detail", pk=workload.pk)
+
+
+@login_required
+@require_POST
+def workload_restart(request, pk):
+    actor = Actor(user=request.user)
+    workload = access_object(actor, Workload.objects.all(), pk, min_role=Role.MEMBER)
+    try:
+        workload = services.workload_restart(actor=actor, workload=workload)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("“%(name)s” is queued to run again.") % {"name": workload.name})
+    return redirect("booking:workload_detail", pk=workload.pk)
+
+
+class ExtendForm(forms.Form):
+    window_end = forms.DateTimeField(label=_("New end of the reservation"),
+                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+
+@login_required
+@require_POST
+def workload_extend(request, pk):
+    actor = Actor(user=request.user)
+    workload = access_object(actor, Workload.objects.all(), pk, min_role=Role.MEMBER)
+    form = ExtendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the new end of the reservation as a date and time."))
+        return redirect("booking:workload_detail", pk=workload.pk)
+    window_end = form.cleaned_data["window_end"]
+    if timezone.is_naive(window_end):
+        window_end = timezone.make_aware(window_end)
+    try:
+        workload = services.workload_reservation_extend(actor=actor, workload=workload, window_end=window_end)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The reservation now ends %(end)s.")
+                         % {"end": timezone.localtime(workload.window_end).strftime("%Y-%m-%d %H:%M")})
+    return redirect("booking:workload_detail", pk=workload.pk)
+
+
+# The steps a customer watches: booked → placed → starting → running.
+_STEPS = [Workload.State.PENDING, Workload.State.PLACED, Workload.State.STARTING, Workload.State.RUNNING]
+
+
+def _progress(state: str) -> list[dict]:
+    reached = _STEPS.index(state) if state in _STEPS else (len(_STEPS) if state != Workload.State.PENDING else 0)
+    labels = [_("Booked"), _("Placed"), _("Starting"), _("Running")]
+    return [{"label": label, "done": i < reached, "current": i == reached and state in _STEPS}
+            for i, label in enumerate(labels)]
+

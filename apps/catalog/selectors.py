@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, QuerySet
 
-from .models import AcceleratorModel, Cluster, Device, Node, Region
+from .models import AcceleratorModel, Cluster, Device, Node, Region, RegionLatency
 
 
 def region_list() -> QuerySet[Region]:
@@ -117,3 +117,16 @@ def _slice_shapes(model: AcceleratorModel, slicing: str) -> list[tuple[str, int,
     if slicing in (AcceleratorModel.Slicing.MIG, AcceleratorModel.Slicing.VNPU):
         return [(p["name"], p["compute_milli"], p["memory_mib"], p["name"]) for p in model.profiles]
     return []
+
+
+# "Nearby" for a customer who accepts overflow: close enough for interactive work and data transfer.
+NEARBY_RTT_MS = 30
+
+
+def regions_near(*, region: Region, max_rtt_ms: int = NEARBY_RTT_MS) -> list[str]:
+    """Codes of the regions within ``max_rtt_ms`` of ``region``, nearest first."""
+    from django.db.models import Q
+
+    rows = (RegionLatency.objects.filter(Q(region_a=region) | Q(region_b=region), rtt_ms__lte=max_rtt_ms)
+            .select_related("region_a", "region_b").order_by("rtt_ms"))
+    return [(row.region_b if row.region_a_id == region.id else row.region_a).code for row in rows]

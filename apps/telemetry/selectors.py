@@ -75,3 +75,23 @@ def node_series(*, node: Node, range_key: str) -> dict:
                                  "memory_used_mib": round(memory), "temperature_c": temperature,
                                  "power_w": power})
     return {"range": range_key, "source": source, "devices": sorted(devices.values(), key=lambda d: d["index"])}
+
+
+def devices_recent_series(*, device_ids: list, since, until=None, limit_per_device: int = 360) -> dict:
+    """device id → [(collected_at, utilization %, memory used MiB)] from raw samples in [since, until],
+    oldest first; the newest ``limit_per_device`` points of each device (a workload's live chart)."""
+    until = until or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT device_id, collected_at, utilization_pct, memory_used_mib FROM (
+                   SELECT device_id, collected_at, utilization_pct, memory_used_mib,
+                          row_number() OVER (PARTITION BY device_id ORDER BY collected_at DESC) AS newest
+                   FROM telemetry_devicesample
+                   WHERE device_id = ANY(%s) AND collected_at >= %s AND collected_at <= %s
+               ) recent WHERE newest <= %s ORDER BY device_id, collected_at""",
+            [list(device_ids), since, until, limit_per_device],
+        )
+        series: dict = {}
+        for device_id, at, utilization, memory in cursor.fetchall():
+            series.setdefault(device_id, []).append((at, utilization, memory))
+        return series

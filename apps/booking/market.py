@@ -1,0 +1,200 @@
+"""What the customer pages show about supply and price: the market rows (live availability from the
+catalog, list prices from billing), the booking form's price estimate, and a workload's usage chart.
+
+Reads only: availability comes from ``catalog.selectors``, prices from ``billing.selectors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from apps.billing.selectors import price_quote, price_table
+from apps.catalog.forms import RegionChoiceField
+from apps.catalog.models import AcceleratorModel, Region
+from apps.catalog.selectors import Availability, availability_list
+from apps.telemetry.selectors import devices_recent_series
+
+from .models import Workload
+
+MODES = (Workload.BillingMode.ON_DEMAND, Workload.BillingMode.RESERVED, Workload.BillingMode.SPOT)
+
+
+class MarketFilterForm(forms.Form):
+    vendor = forms.ChoiceField(label=_lazy("Vendor"), required=False,
+                               choices=[("", _lazy("Any vendor")), *AcceleratorModel.Vendor.choices])
+    min_memory_gb = forms.IntegerField(label=_lazy("Memory at least (GB)"), required=False, min_value=0,
+                                       max_value=1024)
+    region = RegionChoiceField(label=_lazy("Region"), required=False, empty_label=_lazy("All regions"))
+    max_price = forms.DecimalField(label=_lazy("Card-hour at most (CNY)"), required=False, min_value=0,
+                                   max_digits=8, decimal_places=2)
+    available_now = forms.BooleanField(label=_lazy("Only what can start now"), required=False)
+
+
+@dataclass
+class MarketRow:
+    availability: Availability
+    prices: dict[str, Decimal] = field(default_factory=dict)  # billing mode → list price per card-hour
+    off_peak: Decimal | None = None  # on-demand card-hour inside the region's off-peak hours
+
+    @property
+    def model(self) -> AcceleratorModel:
+        return self.availability.model
+
+    @property
+    def region(self) -> Region:
+        return self.availability.region
+
+    @property
+    def price_per_tflops_hour(self) -> Decimal | None:
+        """Vendor-neutral: what one FP16 TFLOPS costs for an hour (on demand), so an Ascend 910B and an
+        A100 can be compared by the compute they deliver."""
+        price = self.prices.get(Workload.BillingMode.ON_DEMAND)
+        if price is None or not self.model.fp16_tflops:
+            return None
+        return (price / self.model.fp16_tflops).quantize(Decimal("0.0001"))
+
+    @property
+    def startable_now(self) -> bool:
+        return self.availability.cards_free > 0 or bool(self.availability.slices)
+
+
+def market_rows(*, organization=None, vendor: str | None = None, min_memory_gb: int | None = None,
+                region: Region | None = None, max_price: Decimal | None = None,
+                available_now: bool = False) -> list[MarketRow]:
+    supply = availability_list(region=region, vendor=vendor, min_memory_mib=(min_memory_gb or 0) * 1000)
+    prices: dict[tuple[str, str], dict[str, Decimal]] = {}
+    off_peak: dict[tuple[str, str], Decimal | None] = {}
+    for row in price_table(region=region):
+        prices.setdefault((row.accelerator_model, row.region), {})[row.billing_mode] = row.hourly
+        if row.billing_mode == Workload.BillingMode.ON_DEMAND:
+            off_peak[(row.accelerator_model, row.region)] = row.off_peak_hourly
+    rows = []
+    for availability in supply:
+        key = (availability.model.code, availability.region.code)
+        row = MarketRow(availability=availability, prices=prices.get(key, {}), off_peak=off_peak.get(key))
+        on_demand = row.prices.get(Workload.BillingMode.ON_DEMAND)
+        if max_price is not None and (on_demand is None or on_demand > max_price):
+            continue
+        if available_now and not row.startable_now:
+            continue
+        rows.append(row)
+    return rows
+
+
+def booking_initial(query) -> dict:
+    """Prefill the booking form from a market link (?model=…&region=…&shape=…&percent=…&profile=…)."""
+    initial: dict = {}
+    if query.get("model"):
+        initial["accelerator_models"] = [query["model"]]
+    if query.get("region"):
+        region = Region.objects.filter(code=query["region"]).first()
+        if region:
+            initial["region"] = region
+    if query.get("shape") in ("fractional", "profile", "whole"):
+        initial["shape"] = query["shape"]
+    if (query.get("percent") or "").isdigit():
+        initial["gpu_percent"] = int(query["percent"])
+    if query.get("profile"):
+        initial["profile"] = query["profile"][:40]
+    return initial
+
+
+def profiles_by_model() -> dict[str, list[str]]:
+    return {m.code: [p["name"] for p in m.profiles] for m in AcceleratorModel.objects.exclude(profiles=[])}
+
+
+@dataclass
+class Estimate:
+    """The hourly price of the request on each model it accepts (a range for "any of these")."""
+
+    lines: list[dict] = field(default_factory=list)  # model name, hourly, off-peak hourly, formula
+    problem: str = ""
+
+    @property
+    def low(self) -> Decimal | None:
+        return min((line["hourly"] for line in self.lines), default=None)
+
+    @property
+    def high(self) -> Decimal | None:
+        return max((line["hourly"] for line in self.lines), default=None)
+
+
+def estimate(*, form, organization) -> Estimate:
+    """Quote the form's request; say what is missing instead of failing when it is incomplete."""
+    if not form.is_bound:
+        return Estimate(problem=_("Fill in the request to see its price."))
+    if not form.is_valid():
+        return Estimate(problem=_("Fix the marked fields to see the price."))
+    fields = form.workload_fields()
+    models = list(form.cleaned_data["accelerator_models"]) or list(
+        AcceleratorModel.objects.filter(devices__node__cluster__region=fields["preferred_region"]).distinct())
+    result = Estimate()
+    for model in models:
+        try:
+            quote = price_quote(organization=organization, accelerator_model=model,
+                                region=fields["preferred_region"], billing_mode=fields["billing_mode"],
+                                gpu_count=fields.get("gpu_count", 0), gpu_milli=fields.get("gpu_milli", 0),
+                                gpu_memory_mib=fields.get("gpu_memory_mib", 0), profile=fields.get("profile", ""))
+        except ValidationError as error:
+            result.lines.append({"model": model.name, "hourly": None, "problem": " ".join(error.messages)})
+            continue
+        result.lines.append({"model": model.name, "hourly": quote.hourly, "off_peak_hourly": quote.off_peak_hourly,
+                             "formula": quote.formula, "list_hourly": quote.list_hourly})
+    priced = [line for line in result.lines if line.get("hourly") is not None]
+    if not priced:
+        result.problem = (" ".join(line["problem"] for line in result.lines if line.get("problem"))
+                          or _("No accelerator in this region matches the request."))
+    result.lines = priced + [line for line in result.lines if line.get("hourly") is None]
+    return result
+
+
+def workload_price(*, workload: Workload) -> Decimal | None:
+    """The hourly price of the workload where it runs (its placed model), or None when unknown."""
+    allocation = next((a for a in workload.allocations.all() if a.device_id and a.device.model_id), None)
+    if allocation is None:
+        return None
+    try:
+        quote = price_quote(organization=workload.organization, accelerator_model=allocation.device.model,
+                            region=allocation.node.cluster.region, billing_mode=workload.billing_mode,
+                            gpu_count=workload.gpu_count, gpu_milli=workload.gpu_milli,
+                            gpu_memory_mib=workload.gpu_memory_mib, profile=workload.profile)
+    except ValidationError:
+        return None
+    return quote.hourly
+
+
+CHART_WINDOW = timezone.timedelta(minutes=30)
+
+
+def workload_usage_series(*, workload: Workload, detail) -> dict:
+    """Utilization and memory of the card(s) the latest run holds, over the run (last 30 minutes), and
+    the slice's own share of the card, so a customer sees whether the slice is busy."""
+    allocations = [a for a in workload.allocations.all() if a.device_id]
+    if not allocations or detail.run is None or detail.run.started_at is None:
+        return {"devices": [], "share_pct": None}
+    latest = detail.allocations
+    indices = {a.device_index for a in latest}
+    devices = {a.device_id: a for a in allocations if a.device.index in indices and
+               (a.released_at is None or a.released_at >= detail.run.started_at)}
+    until = detail.run.finished_at or timezone.now()
+    since = max(detail.run.started_at, until - CHART_WINDOW)
+    series = devices_recent_series(device_ids=list(devices), since=since, until=until)
+    share = None
+    if workload.gpu_milli:
+        share = workload.gpu_milli / 10
+    elif workload.profile and latest:
+        share = latest[0].compute_milli / 10
+    return {
+        "share_pct": share,
+        "devices": [{"index": devices[device_id].device.index,
+                     "points": [{"t": at.isoformat(), "utilization_pct": util, "memory_used_mib": mem}
+                                for at, util, mem in points]}
+                    for device_id, points in sorted(series.items(), key=lambda item: devices[item[0]].device.index)],
+    }
