@@ -240,6 +240,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telemetry.prune",
         "schedule": crontab(minute=7),
     },
+    "billing-charge-usage": {
+        "task": "billing.charge_usage",
+        "schedule": 60.0,
+    },
+    "billing-close-month": {
+        "task": "billing.close_month",
+        "schedule": crontab(day_of_month=1, hour=0, minute=30),
+    },
     "verify-audit-chain": {
         "task": "audit.chain_verify",
         "schedule": crontab(minute=17),
@@ -274,6 +282,10 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Stripe requires Stripe.js from its own host; tests point this (and the API base) at localstripe.
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+
+# --- billing: how long on-demand work keeps running after the wallet runs out, and how early pages warn
+TIDEGRID_BILLING_OUT_OF_FUNDS_GRACE_S = env.int("TIDEGRID_BILLING_OUT_OF_FUNDS_GRACE_S", default=900)
+TIDEGRID_BILLING_RUNWAY_WARNING_S = env.int("TIDEGRID_BILLING_RUNWAY_WARNING_S", default=3600)
 
 # Behind a proxy (nginx, ingress) the client address is in X-Forwarded-For; rate limits need it.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TIDEGRID_TRUSTED_PROXY_COUNT", default=0)
