@@ -110,6 +110,17 @@ def profiles_by_model() -> dict[str, list[str]]:
     return {m.code: [p["name"] for p in m.profiles] for m in AcceleratorModel.objects.exclude(profiles=[])}
 
 
+def form_preview(form):
+    """A bound copy of an unbound form holding its initial values, so the first page view already shows
+    the price of what the market link prefilled."""
+    data = {}
+    for name, bound in form.fields.items():
+        value = bound.prepare_value(form[name].value())
+        if value not in (None, "", []):
+            data[name] = value
+    return type(form)(data=data)
+
+
 @dataclass
 class Estimate:
     """The hourly price of the request on each model it accepts (a range for "any of these")."""

@@ -67,7 +67,9 @@ def workload_new(request):
             return redirect("booking:workload_detail", pk=workload.pk)
     return render(request, "booking/workload_new.html", {
         "form": form, "images": IMAGES, "can_book": role_at_least(request.active_membership.role, Role.MEMBER),
-        "profiles": market.profiles_by_model(), "estimate": market.estimate(form=form, organization=organization),
+        "profiles": market.profiles_by_model(),
+        "estimate": market.estimate(form=form if form.is_bound else market.form_preview(form),
+                                    organization=organization),
     })
 
 
