@@ -133,6 +133,7 @@ def invoice_issue(*, organization: Organization, period_start: date, now: dateti
 def _invoice_save(*, organization: Organization, period_start: date, end: datetime, draft: Draft, tier: str,
                   now: datetime) -> Invoice:
     total = draft.usage_fen - draft.volume_discount_fen
+    organization = Organization.objects.get(pk=organization.pk)  # the profile as it is now (title, tax id)
     invoice = Invoice.objects.create(
         organization=organization, number=f"TG-{period_start:%Y%m}-{organization.pk.hex[:8].upper()}",
         period_start=period_start, period_end=month_of(end), issued_at=now, customer_name=organization.name,
