@@ -6,5 +6,11 @@ app_name = "ledger"
 
 urlpatterns = [
     path("wallet/", views.wallet, name="wallet"),
+    path("wallet/top-up/", views.top_up, name="top_up"),
+    path("wallet/threshold/", views.threshold, name="threshold"),
+    path("wallet/transactions/", views.transactions, name="transactions"),
+    path("wallet/payments/", views.payments, name="payments"),
+    path("wallet/payments/<uuid:pk>/pay/", views.pay, name="pay"),
+    path("wallet/payments/<uuid:pk>/refund/", views.refund, name="refund"),
     path("stripe/webhook", webhooks.stripe_webhook, name="stripe_webhook"),
 ]

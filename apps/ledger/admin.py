@@ -1,0 +1,97 @@
+"""Platform staff: payment profiles (prepaid/postpaid, credit line) are set here; the books are read-only."""
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from apps.tenancy.access import Actor
+
+from .models import Account, Entry, LedgerProfile, LedgerTransaction, Payment, Refund, StripeEvent
+from .services import ledger_profile_set
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LedgerProfile)
+class LedgerProfileAdmin(admin.ModelAdmin):
+    list_display = ("organization", "mode", "credit_limit_fen", "low_balance_threshold_fen", "updated_at")
+    list_filter = ("mode",)
+    search_fields = ("organization__name",)
+    fields = ("organization", "mode", "credit_limit_fen", "low_balance_threshold_fen")
+    readonly_fields = ("low_balance_threshold_fen",)
+    autocomplete_fields = ("organization",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: it keeps the postpaid account's credit line in step and audits the change.
+        mode, limit = obj.mode, obj.credit_limit_fen
+        try:
+            ledger_profile_set(actor=Actor(user=request.user), organization=obj.organization, mode=mode,
+                               credit_limit_fen=limit)
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), level="error")
+        obj.refresh_from_db()
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ("account", "amount_fen", "balance_after_fen")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "organization", "memo", "idempotency_key")
+    list_filter = ("kind",)
+    search_fields = ("idempotency_key", "memo", "organization__name")
+    inlines = [EntryInline]
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "kind", "organization", "reference", "balance_fen", "credit_limit_fen")
+    list_filter = ("kind",)
+    search_fields = ("organization__name", "reference")
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fields = ("amount_fen", "state", "stripe_refund_id", "requested_by", "failure_message", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "organization", "amount_fen", "state", "refunded_fen", "unrecovered_fen",
+                    "stripe_payment_intent_id")
+    list_filter = ("state",)
+    search_fields = ("organization__name", "stripe_payment_intent_id")
+    exclude = ("client_secret",)
+    inlines = [RefundInline]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "type", "object_id", "deliveries", "received_at")
+    list_filter = ("type",)
+    search_fields = ("event_id", "object_id")

@@ -1,0 +1,106 @@
+from dataclasses import asdict
+
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.errors import error_response
+from apps.core.api.views import OrganizationScopedMixin
+from apps.tenancy.models import Role
+
+from .. import payments as payment_services
+from ..gateway import PaymentsNotConfigured, payments_configured
+from ..models import LedgerTransaction, Payment
+from ..selectors import account_statement, balance_get
+from .serializers import (
+    BalanceSerializer,
+    LedgerTransactionSerializer,
+    PaymentSerializer,
+    RefundCreateSerializer,
+    RefundSerializer,
+    TopUpCreateSerializer,
+    TopUpSerializer,
+)
+
+IDEMPOTENCY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                               description="Repeat a top-up request safely: the same key returns the same payment.")
+
+
+def _not_configured():
+    return error_response("payments_not_configured",
+                          _("Card payments are not configured on this platform yet."),
+                          http_status=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+class WalletView(OrganizationScopedMixin, APIView):
+    """The organization's balance: prepaid wallet cash, or what is left of a postpaid credit line."""
+
+    @extend_schema(responses=BalanceSerializer)
+    def get(self, request, organization_id):
+        balance = balance_get(organization=self.organization)
+        data = {**asdict(balance), "low": balance.low, "card_payments_configured": payments_configured()}
+        return Response(BalanceSerializer(data).data)
+
+
+class TransactionListView(OrganizationScopedMixin, generics.ListAPIView):
+    """Ledger transactions that touched the organization's accounts, newest first (?kind= filters)."""
+
+    serializer_class = LedgerTransactionSerializer
+    base_queryset = LedgerTransaction.objects.all()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return LedgerTransaction.objects.none()
+        kind = self.request.query_params.get("kind")
+        return account_statement(organization=self.organization,
+                                 kind=kind if kind in LedgerTransaction.Kind.values else None)
+
+
+class PaymentListView(OrganizationScopedMixin, generics.ListAPIView):
+    """Card top-ups, newest first, with their refunds."""
+
+    serializer_class = PaymentSerializer
+    base_queryset = Payment.objects.prefetch_related("refunds").order_by("-created_at")
+
+
+class TopUpCreateView(OrganizationScopedMixin, APIView):
+    """Start a card top-up: returns the PaymentIntent's client secret for Stripe.js. The wallet is credited
+    when Stripe's webhook confirms the payment."""
+
+    write_role = Role.MEMBER
+
+    @extend_schema(request=TopUpCreateSerializer, responses={201: TopUpSerializer, 200: TopUpSerializer},
+                   parameters=[IDEMPOTENCY])
+    def post(self, request, organization_id):
+        serializer = TopUpCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            payment, created = payment_services.top_up_create(
+                actor=self.actor, organization=self.organization, amount_fen=serializer.validated_data["amount_fen"],
+                idempotency_key=request.headers.get("Idempotency-Key"))
+        except PaymentsNotConfigured:
+            return _not_configured()
+        return Response(TopUpSerializer(payment).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class RefundCreateView(OrganizationScopedMixin, APIView):
+    """Refund (part of) a paid top-up to the card; never more than the wallet still holds."""
+
+    write_role = Role.ADMIN
+    base_queryset = Payment.objects.all()
+
+    @extend_schema(request=RefundCreateSerializer, responses={201: RefundSerializer})
+    def post(self, request, organization_id, pk):
+        payment = self.get_object()
+        serializer = RefundCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            refund = payment_services.refund_create(actor=self.actor, payment=payment,
+                                                    amount_fen=serializer.validated_data["amount_fen"])
+        except PaymentsNotConfigured:
+            return _not_configured()
+        return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,47 @@
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .payments import TOP_UP_MAX_FEN, TOP_UP_MIN_FEN, TOP_UP_PRESETS_FEN
+from .services import fen_display
+
+
+def _yuan_field(label, *, min_fen: int, max_fen: int | None = None, required: bool = True) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, required=required, min_value=Decimal(min_fen) / 100,
+        max_value=Decimal(max_fen) / 100 if max_fen is not None else None, max_digits=12, decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+
+
+def yuan_to_fen(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+class TopUpForm(forms.Form):
+    CUSTOM = "custom"
+
+    preset = forms.ChoiceField(
+        label=_("Amount"), required=False, widget=forms.RadioSelect,
+        choices=[(str(fen), fen_display(fen)) for fen in TOP_UP_PRESETS_FEN] + [(CUSTOM, _("Other amount"))])
+    custom_amount = _yuan_field(_("Other amount (¥)"), min_fen=TOP_UP_MIN_FEN, max_fen=TOP_UP_MAX_FEN,
+                                required=False)
+
+    def clean(self):
+        data = super().clean()
+        preset, custom = data.get("preset"), data.get("custom_amount")
+        if preset and preset != self.CUSTOM:
+            data["amount_fen"] = int(preset)
+        elif custom is not None:
+            data["amount_fen"] = yuan_to_fen(custom)
+        elif "custom_amount" not in self.errors:
+            self.add_error("custom_amount", _("Choose an amount or enter another one."))
+        return data
+
+
+class ThresholdForm(forms.Form):
+    threshold = _yuan_field(_("Warn me below (¥)"), min_fen=0, max_fen=10**12)
+
+
+class RefundForm(forms.Form):
+    amount = _yuan_field(_("Refund (¥)"), min_fen=1, max_fen=TOP_UP_MAX_FEN)
