@@ -62,6 +62,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ca-file", help="CA bundle for a server certificate not in the system store")
     parser.add_argument("--http-timeout", type=_positive, default=10.0, help="seconds per HTTP request")
     parser.add_argument("--backoff-cap", type=_positive, default=60.0, help="longest retry delay in seconds")
+    parser.add_argument("--connect-host", help="process runtime: host name or address customers reach this node "
+                                                "at, in instances' SSH and Jupyter endpoints (default: --hostname)")
     parser.add_argument("--grace", type=_positive, default=10.0,
                         help="seconds a stopped workload gets between SIGTERM and SIGKILL")
     parser.add_argument("--log-level", default=os.environ.get("TIDEGRID_LOG_LEVEL", "INFO"),
@@ -162,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         runtime = make_runtime(args.runtime, state_dir=state_dir, hostname=args.hostname,
                                devices=backend.inventory(), namespace=args.namespace,
                                kube_node_name=args.kube_node_name, kubeconfig=args.kubeconfig,
-                               default_image=args.default_image, grace_s=args.grace)
+                               default_image=args.default_image, grace_s=args.grace,
+                               connect_host=args.connect_host)
         agent = Agent(_config(args, hostname=args.hostname, state_dir=state_dir, token=args.token),
                       backend=backend, runtime=runtime)
     except Exception as error:
@@ -207,7 +210,7 @@ def simulate_main(argv: Sequence[str]) -> int:
         backend = SimulatedBackend(args.devices, hostname=hostname, seed=seed)
         state_dir = root / hostname
         runtime = make_runtime(args.runtime, state_dir=state_dir, hostname=hostname, devices=backend.inventory(),
-                               grace_s=args.grace)
+                               grace_s=args.grace, connect_host=args.connect_host)
         # Spread the nodes over one interval so a fleet does not report in lock-step.
         config = _config(args, hostname=hostname, state_dir=state_dir, token=token,
                          initial_delay_s=jitter.uniform(0, args.ramp or args.interval or 10.0)

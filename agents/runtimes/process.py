@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -46,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 # Never hand the agent's own secrets to a tenant's workload.
 _PRIVATE_ENV = ("TIDEGRID_TOKEN", "TIDEGRID_AGENT_")
+# What the server hears about an instance's endpoints (the ports and token are inside these).
+_REPORTED_CONNECTION = ("ssh", "jupyter")
+_IDLE = "import signal\nsignal.pause()"
 
 
 def read_log_tail(path: Path, limit: int = LOG_TAIL_BYTES) -> str:
@@ -96,12 +101,14 @@ class ProcessRuntime(Runtime):
     name = "process"
 
     def __init__(self, *, state_dir: Path, vendor: str = "nvidia", hostname: str = "localhost",
-                 grace_s: float = 10.0, ssh_port_base: int = 22000, ssh_user: str = "tidegrid") -> None:
+                 grace_s: float = 10.0, ssh_port_base: int = 22000, ssh_user: str = "tidegrid",
+                 jupyter_port_base: int = 28000) -> None:
         self._vendor = vendor
         self._hostname = hostname
         self._grace_s = grace_s
         self._ssh_port_base = ssh_port_base
         self._ssh_user = ssh_user
+        self._jupyter_port_base = jupyter_port_base
         self._log_dir = Path(state_dir) / "logs"
         self._record_dir = Path(state_dir) / "assignments"
         self._work_dir = Path(state_dir) / "work"
@@ -125,13 +132,25 @@ class ProcessRuntime(Runtime):
     def knows(self, assignment_id: str) -> bool:
         return assignment_id in self._workloads
 
-    def _ssh_port(self) -> int:
-        used = {int(w.connection["ssh_port"]) for w in self._workloads.values()
-                if w.connection.get("ssh_port") and not w.finished_at}
-        port = self._ssh_port_base + 1
+    def _free_port(self, key: str, base: int) -> int:
+        used = {int(w.connection[key]) for w in self._workloads.values()
+                if w.connection.get(key) and not w.finished_at}
+        port = base + 1
         while port in used:
             port += 1
         return port
+
+    def _instance_connection(self) -> dict[str, str]:
+        """What an interactive instance is reachable at: an SSH port and a Jupyter port on this host, taken
+        from two ranges, and a Jupyter token. The agent allocates and reports them and puts them in the
+        workload's environment (TIDEGRID_SSH_PORT, TIDEGRID_JUPYTER_PORT, TIDEGRID_JUPYTER_TOKEN); the
+        workload's image is what listens there (its sshd and ``jupyter lab --port … --IdentityProvider.token …``)."""
+        ssh_port = self._free_port("ssh_port", self._ssh_port_base)
+        jupyter_port = self._free_port("jupyter_port", self._jupyter_port_base)
+        token = secrets.token_urlsafe(18)
+        return {"ssh": f"ssh -p {ssh_port} {self._ssh_user}@{self._hostname}",
+                "jupyter": f"http://{self._hostname}:{jupyter_port}/lab?token={token}",
+                "ssh_port": str(ssh_port), "jupyter_port": str(jupyter_port), "jupyter_token": token}
 
     def start(self, assignment_id: str, spec: Mapping[str, Any]) -> None:
         if assignment_id in self._workloads:
@@ -143,13 +162,16 @@ class ProcessRuntime(Runtime):
         log_path = self._log_dir / f"{assignment_id}.log"
         workload = _Workload(id=assignment_id, spec=dict(spec), log_path=log_path, started_at=utcnow())
         self._workloads[assignment_id] = workload
-        if spec.get("workload_kind") == "instance":
-            port = self._ssh_port()
-            workload.connection = {"ssh": f"ssh -p {port} {self._ssh_user}@{self._hostname}",
-                                   "ssh_port": str(port)}
+        instance = spec.get("workload_kind") == "instance"
+        if instance:
+            workload.connection = self._instance_connection()
         command = spec.get("command")
         if isinstance(command, str):
             command = shlex.split(command)
+        if not command and instance:
+            # An instance without a command runs until it is stopped (a container would run its image's
+            # entrypoint; a bare-metal host has no image, only the slice and the ports).
+            command = [sys.executable, "-c", _IDLE]
         if not command or not all(isinstance(part, str) for part in command):
             self._fail_to_launch(workload, "the assignment has no command to run")
             return
@@ -158,6 +180,8 @@ class ProcessRuntime(Runtime):
         env.update(workload_env(assignment_id, spec, vendor=self._vendor))
         if workload.connection:
             env["TIDEGRID_SSH_PORT"] = workload.connection["ssh_port"]
+            env["TIDEGRID_JUPYTER_PORT"] = workload.connection["jupyter_port"]
+            env["TIDEGRID_JUPYTER_TOKEN"] = workload.connection["jupyter_token"]
         cwd = self._work_dir / assignment_id
         cwd.mkdir(exist_ok=True, mode=0o700)
         try:
@@ -244,7 +268,7 @@ class ProcessRuntime(Runtime):
             id=workload.id, state=workload.state, exit_code=workload.exit_code,
             log_tail=read_log_tail(workload.log_path), started_at=workload.started_at,
             finished_at=workload.finished_at,
-            connection={key: value for key, value in workload.connection.items() if key != "ssh_port"},
+            connection={key: value for key, value in workload.connection.items() if key in _REPORTED_CONNECTION},
         )
 
     def forget(self, assignment_id: str) -> None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
+from apps.booking.selectors import image_vendors, placement_queue
 from apps.catalog.models import Cluster, Device, Node, RegionLatency
 from apps.telemetry.models import Assignment
 from apps.telemetry.services import assignment_create, assignment_stop
@@ -108,10 +109,20 @@ def workload_request(workload: Workload) -> Request:
         id=str(workload.id), cpu_milli=workload.cpu_milli, memory_mib=workload.memory_mib,
         gpu_count=workload.gpu_count, gpu_milli=workload.gpu_milli, gpu_memory_mib=workload.gpu_memory_mib,
         profile=workload.profile or None, models=tuple(workload.accelerator_models) or None,
-        vendors=tuple(workload.vendors) or None, min_gpu_memory_mib=workload.min_gpu_memory_mib,
+        vendors=_vendors(workload), min_gpu_memory_mib=workload.min_gpu_memory_mib,
         min_fp16_tflops=float(workload.min_fp16_tflops), preferred_region=workload.preferred_region.code,
         allowed_regions=allowed, priority=workload.priority, preemptible=workload.preemptible,
     )
+
+
+def _vendors(workload: Workload) -> tuple[str, ...] | None:
+    """The vendors it may run on: its own choice, narrowed to what its image supports (a MindSpore
+    booking for "any accelerator" must land on an Ascend card)."""
+    supported = image_vendors(workload)
+    chosen = tuple(workload.vendors) or None
+    if supported is None:
+        return chosen
+    return tuple(v for v in chosen if v in supported) if chosen else supported
 
 
 def place_pending(*, region_code: str, policy: str = DEFAULT_POLICY, batch: int = 200, lock: bool = True) -> dict:
@@ -125,9 +136,9 @@ def place_pending(*, region_code: str, policy: str = DEFAULT_POLICY, batch: int 
         if lock:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [region_lock_key(region_code)])
-        pending = list(Workload.objects.select_for_update(skip_locked=True).select_related("preferred_region")
-                       .filter(state=Workload.State.PENDING, preferred_region__code=region_code)
-                       .order_by("-priority", "created_at")[:batch])
+        # placement_queue: a reservation is not placed before its window opens.
+        pending = list(placement_queue().select_for_update(skip_locked=True).select_related("preferred_region")
+                       .filter(preferred_region__code=region_code)[:batch])
         if not pending:
             return {"placed": 0, "unschedulable": 0, "conflicts": 0}
         snapshot = fleet_snapshot()
@@ -234,8 +245,7 @@ def workload_release(*, workload: Workload) -> int:
 
 
 def regions_with_pending() -> list[str]:
-    return list(Workload.objects.filter(state=Workload.State.PENDING)
-                .values_list("preferred_region__code", flat=True).distinct())
+    return list(placement_queue().order_by().values_list("preferred_region__code", flat=True).distinct())
 
 
 def _jsonable(score: dict) -> dict:

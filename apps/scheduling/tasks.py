@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from apps.booking.services import reservations_end
+
 from . import services
 
 
@@ -10,7 +12,9 @@ def place_pending(region_code: str) -> dict:
 
 @shared_task(name="scheduling.sweep", acks_late=True)
 def sweep() -> list[str]:
-    """Beat: retry every region with pending work (capacity may have freed up since)."""
+    """Beat: stop reservations whose window ended, then retry every region with work to place (capacity
+    may have freed up, a reservation's window may have opened)."""
+    reservations_end()
     regions = services.regions_with_pending()
     for region_code in regions:
         place_pending.delay(region_code)

@@ -128,15 +128,42 @@ def test_a_missing_executable_is_a_failed_assignment_not_a_crash(tmp_path):
     assert "could not start '/nonexistent/trainer'" in status.log_tail
 
 
-def test_an_instance_reports_a_connection(tmp_path):
-    runtime = ProcessRuntime(state_dir=tmp_path, hostname="gpu-node-07", ssh_port_base=22000)
-    runtime.start(A1, {"command": python("import time; time.sleep(600)"), "workload_kind": "instance"})
-    runtime.start(A2, {"command": python("import time; time.sleep(600)"), "workload_kind": "instance"})
+def test_an_instance_reports_ssh_and_jupyter_endpoints_it_hands_to_the_workload(tmp_path):
+    runtime = ProcessRuntime(state_dir=tmp_path, hostname="gpu-node-07", ssh_port_base=22000,
+                             jupyter_port_base=28000)
+    show_env = python("import os, time; print('ports', os.environ['TIDEGRID_SSH_PORT'],"
+                      " os.environ['TIDEGRID_JUPYTER_PORT'], os.environ['TIDEGRID_JUPYTER_TOKEN'], flush=True);"
+                      " time.sleep(600)")
+    runtime.start(A1, {"command": show_env, "workload_kind": "instance"})
+    runtime.start(A2, {"command": show_env, "workload_kind": "instance"})
     connections = {status.id: status.connection for status in runtime.poll()}
-    assert connections[A1] == {"ssh": "ssh -p 22001 tidegrid@gpu-node-07"}
-    assert connections[A2] == {"ssh": "ssh -p 22002 tidegrid@gpu-node-07"}
+    assert connections[A1]["ssh"] == "ssh -p 22001 tidegrid@gpu-node-07"
+    assert connections[A2]["ssh"] == "ssh -p 22002 tidegrid@gpu-node-07"
+    assert connections[A1]["jupyter"].startswith("http://gpu-node-07:28001/lab?token=")
+    assert connections[A2]["jupyter"].startswith("http://gpu-node-07:28002/lab?token=")
+    token = connections[A1]["jupyter"].rsplit("=", 1)[1]
+    assert len(token) >= 20 and token not in connections[A2]["jupyter"]
+    assert set(connections[A1]) == {"ssh", "jupyter"}
+    assert wait_until(lambda: f"ports 22001 28001 {token}" in
+                      next(s.log_tail for s in runtime.poll() if s.id == A1), timeout=15)
     runtime.shutdown()
     assert {status.state for status in runtime.poll()} == {"stopped"}
+
+
+def test_a_batch_job_gets_no_connection(tmp_path):
+    runtime = ProcessRuntime(state_dir=tmp_path, hostname="gpu-node-07")
+    runtime.start(A1, {"command": python("pass"), "workload_kind": "batch"})
+    assert final_status(runtime, A1).connection == {}
+
+
+def test_an_instance_without_a_command_runs_until_stopped(tmp_path):
+    runtime = ProcessRuntime(state_dir=tmp_path, hostname="gpu-node-07", grace_s=5)
+    runtime.start(A1, {"workload_kind": "instance"})
+    assert wait_until(lambda: runtime.poll()[0].state == "running", timeout=15)
+    runtime.stop(A1)
+    status = final_status(runtime, A1)
+    assert status.state == "stopped"
+    assert status.exit_code == 128 + signal.SIGTERM
 
 
 def test_forget_drops_the_record(tmp_path):
