@@ -105,3 +105,37 @@ def test_concurrent_retries_of_one_charge_post_it_once():
     wallet.refresh_from_db()
     assert wallet.balance_fen == 900
     _assert_books_balance()
+
+
+def test_racing_refunds_never_take_more_than_the_wallet_holds(stripe_on):
+    from django.core.exceptions import ValidationError
+
+    from apps.ledger.gateway import stripe_client
+    from apps.ledger.models import Payment, Refund
+    from apps.ledger.payments import refund_create
+    from tests.ledger.test_stripe import _paid_top_up
+
+    tenant = make_tenant(name="Refund Race")
+    payment = _paid_top_up(tenant, 30_000)
+    customer_charge(organization=tenant.organization, amount_fen=20_000, idempotency_key="spent", memo="GPU")
+
+    def work(i):
+        try:
+            refund_create(actor=tenant.actor("admin" if i % 2 else "owner"), payment=Payment.objects.get(pk=payment.pk),
+                          amount_fen=3_000)
+            return "ok"
+        except ValidationError:
+            return "refused"
+
+    results = _race(work, 10)
+
+    assert results.count("ok") == 3 and results.count("refused") == 7, results
+    wallet = Account.objects.get(organization=tenant.organization, kind="customer_cash")
+    assert wallet.balance_fen == 1_000
+    payment.refresh_from_db()
+    assert payment.refunded_fen == 9_000
+    assert Refund.objects.filter(state="succeeded").count() == 3
+    intent = stripe_client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id)
+    charge_id = intent.latest_charge if isinstance(intent.latest_charge, str) else intent.latest_charge.id
+    assert stripe_client().v1.charges.retrieve(charge_id).amount_refunded == 9_000
+    _assert_books_balance()
