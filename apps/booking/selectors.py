@@ -126,7 +126,13 @@ def placement_queue(*, now: datetime | None = None) -> QuerySet[Workload]:
     """Pending workloads the placer considers now (a reservation waits for its window), in its order."""
     return (Workload.objects.filter(state=Workload.State.PENDING)
             .exclude(billing_mode=Workload.BillingMode.RESERVED, window_start__gt=now or timezone.now())
-            .order_by("-priority", "created_at"))
+            .order_by("-priority", "created_at", "id"))
+
+
+def image_vendors(workload: Workload) -> tuple[str, ...] | None:
+    """The accelerator vendors its image runs on; None when it names no curated image."""
+    image = image_get(workload.image) if workload.image else None
+    return image.vendors if image else None
 
 
 def queue_position(*, workload: Workload) -> int | None:
