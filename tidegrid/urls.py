@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.catalog.api.urls")),
     path("", include("apps.audit.api.urls")),
     path("", include("apps.booking.api.urls")),
+    path("", include("apps.billing.api.urls")),
     path("", include("apps.ledger.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("", include("apps.audit.urls")),
     path("", include("apps.catalog.urls")),
     path("", include("apps.booking.urls")),
+    path("", include("apps.billing.urls")),
     path("", include("apps.ledger.urls")),
     path("", include("apps.core.urls")),
 ]

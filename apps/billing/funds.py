@@ -122,6 +122,10 @@ class FundsStatus:
     runway_seconds: int | None
     stop_at: datetime | None
 
+    @property
+    def runway_minutes(self) -> int:
+        return (self.runway_seconds or 0) // 60
+
 
 def funds_status(*, organization: Organization, now: datetime | None = None) -> FundsStatus:
     from apps.ledger.selectors import wallet_balance

@@ -1,0 +1,100 @@
+from dataclasses import asdict
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.views import OrganizationScopedMixin
+from apps.tenancy.models import Organization
+
+from .. import selectors
+from ..models import Invoice
+from .serializers import (
+    InvoiceDetailSerializer,
+    InvoiceSerializer,
+    MonthQuerySerializer,
+    PriceQuoteSerializer,
+    PriceRowSerializer,
+    QuoteQuerySerializer,
+)
+
+
+class PriceListView(APIView):
+    """Public list prices: one whole card per hour, per model × region × billing mode."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=None, responses=PriceRowSerializer(many=True))
+    def get(self, request):
+        rows = selectors.price_table(billing_mode=request.query_params.get("billing_mode") or None)
+        region = request.query_params.get("region")
+        return Response(PriceRowSerializer([asdict(r) for r in rows if not region or r.region == region],
+                                           many=True).data)
+
+
+class PriceQuoteView(OrganizationScopedMixin, APIView):
+    """What one GPU shape costs per hour for this organization (its customer tier applied), and why."""
+
+    @extend_schema(parameters=[QuoteQuerySerializer], responses=PriceQuoteSerializer)
+    def get(self, request, organization_id):
+        query = QuoteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        quote = selectors.price_quote(organization=self.organization, **query.validated_data)
+        data = asdict(quote)
+        data["off_peak_hours"] = [list(window) for window in quote.off_peak_hours]
+        return Response(PriceQuoteSerializer(data).data)
+
+
+def _month(request):
+    query = MonthQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return selectors.month_parse(query.validated_data.get("month"))
+
+
+class UsageView(OrganizationScopedMixin, APIView):
+    """A month's usage: cost per day, per workload, and the invoice as it would read now."""
+
+    @extend_schema(parameters=[MonthQuerySerializer], responses=OpenApiResponse(OpenApiTypes.OBJECT))
+    def get(self, request, organization_id):
+        month = _month(request)
+        organization = self.organization
+        preview = selectors.invoice_preview(organization=organization, period_start=month)
+        return Response({
+            "month": f"{month:%Y-%m}",
+            "usage_fen": preview.usage_fen, "volume_discount_fen": preview.volume_discount_fen,
+            "card_hours": str(preview.card_hours),
+            "days": [{"date": day.isoformat(), "amount_fen": fen}
+                     for day, fen in selectors.usage_by_day(organization=organization, period_start=month)],
+            "workloads": [{**asdict(row), "workload_id": str(row.workload_id), "card_hours": str(row.card_hours)}
+                          for row in selectors.usage_by_workload(organization=organization, period_start=month)],
+        })
+
+
+class InvoiceListView(OrganizationScopedMixin, generics.ListAPIView):
+    serializer_class = InvoiceSerializer
+    base_queryset = Invoice.objects.all()
+
+
+class InvoiceDetailView(OrganizationScopedMixin, generics.RetrieveAPIView):
+    serializer_class = InvoiceDetailSerializer
+    base_queryset = Invoice.objects.prefetch_related("lines")
+
+
+class StatementView(OrganizationScopedMixin, APIView):
+    """A provider's earnings of a month per cluster and model."""
+
+    @extend_schema(parameters=[MonthQuerySerializer], responses=OpenApiResponse(OpenApiTypes.OBJECT))
+    def get(self, request, organization_id):
+        month = _month(request)
+        organization = self.organization
+        if organization.kind != Organization.Kind.PROVIDER:
+            raise Http404(_("Statements are for provider organizations."))
+        lines = selectors.provider_statement(organization=organization, period_start=month)
+        return Response({"month": f"{month:%Y-%m}",
+                         "lines": [{**asdict(line), "card_hours": str(line.card_hours)} for line in lines]})

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("pricing/", views.pricing, name="pricing"),
+    path("billing/usage/", views.usage, name="usage"),
+    path("billing/invoices/", views.invoice_list, name="invoice_list"),
+    path("billing/invoices/<uuid:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("billing/invoices/<uuid:pk>/pdf/", views.invoice_download_pdf, name="invoice_pdf"),
+    path("billing/invoices/<uuid:pk>/csv/", views.invoice_download_csv, name="invoice_csv"),
+    path("billing/statements/", views.statement, name="statement"),
+    path("billing/statements/csv/", views.statement_csv, name="statement_csv"),
+]

@@ -1,0 +1,180 @@
+"""Billing pages: the public price list; customers' usage and invoices; providers' monthly statements."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from apps.catalog.models import Region
+from apps.tenancy.access import Actor, access_object, access_organization
+from apps.tenancy.models import Organization
+
+from . import selectors
+from .invoicing import month_of
+from .models import BillingMode, CustomerTier, Invoice
+from .pdf import invoice_pdf
+
+
+def _organization(request, kind: str):
+    """The active organization when it is of ``kind`` (through the access helper), else None."""
+    membership = request.active_membership
+    if not membership:
+        return None
+    organization = access_organization(Actor(user=request.user), membership.organization_id)
+    return organization if organization.kind == kind else None
+
+
+def _month(request):
+    """(the month asked for, an error message or None); a bad month falls back to this month."""
+    try:
+        return selectors.month_parse(request.GET.get("month")), None
+    except ValidationError as error:
+        return month_of(timezone.now()), error.message_dict["month"][0]
+
+
+def _months_around(month):
+    previous = (month.replace(day=1) - timezone.timedelta(days=1)).replace(day=1)
+    following = (month.replace(day=28) + timezone.timedelta(days=4)).replace(day=1)
+    return previous, following if following <= month_of(timezone.now()) else None
+
+
+@require_GET
+def pricing(request):
+    """Public: the current list prices and how a bill is computed."""
+    regions = list(Region.objects.all())
+    region = next((r for r in regions if r.code == request.GET.get("region")), None)
+    mode = request.GET.get("mode") if request.GET.get("mode") in BillingMode.values else None
+    rows = selectors.price_table(region=region, billing_mode=mode)
+    terms = selectors.price_book_terms()
+    return render(request, "billing/pricing.html", {
+        "rows": rows, "terms": terms, "regions": regions, "region": region, "mode": mode,
+        "modes": BillingMode.choices, "mode_labels": dict(BillingMode.choices),
+        "tier_labels": dict(CustomerTier.choices),
+    })
+
+
+@login_required
+@require_GET
+def usage(request):
+    organization = _organization(request, Organization.Kind.CUSTOMER)
+    if organization is None:
+        return redirect("core:dashboard")
+    month, error = _month(request)
+    days = selectors.usage_by_day(organization=organization, period_start=month)
+    previous, following = _months_around(month)
+    return render(request, "billing/usage.html", {
+        "organization": organization, "month": month, "error": error, "previous": previous, "following": following,
+        "workloads": selectors.usage_by_workload(organization=organization, period_start=month),
+        "preview": selectors.invoice_preview(organization=organization, period_start=month),
+        "funds": selectors.funds_status(organization=organization),
+        "chart": json.dumps({"labels": [d.strftime("%m-%d") for d, _fen in days],
+                             "values": [fen / 100 for _d, fen in days], "label": _("Cost (¥)")}),
+        "has_usage": any(fen for _d, fen in days),
+    }, status=400 if error else 200)
+
+
+@login_required
+@require_GET
+def invoice_list(request):
+    organization = _organization(request, Organization.Kind.CUSTOMER)
+    if organization is None:
+        return redirect("core:dashboard")
+    return render(request, "billing/invoice_list.html", {
+        "organization": organization, "invoices": Invoice.objects.filter(organization=organization)})
+
+
+def _invoice(request, pk) -> Invoice:
+    return access_object(Actor(user=request.user), Invoice.objects.all(), pk)
+
+
+@login_required
+@require_GET
+def invoice_detail(request, pk):
+    invoice = _invoice(request, pk)
+    return render(request, "billing/invoice_detail.html", {"invoice": invoice, "lines": invoice.lines.all()})
+
+
+@login_required
+@require_GET
+def invoice_download_pdf(request, pk):
+    invoice = _invoice(request, pk)
+    response = HttpResponse(invoice_pdf(invoice=invoice, request=request), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return response
+
+
+INVOICE_CSV_HEADER = ["position", "kind", "workload", "accelerator_model", "region", "billing_mode", "price_book",
+                      "started_at", "ended_at", "card_fraction", "card_hours", "peak_seconds", "off_peak_seconds",
+                      "hourly_cny", "off_peak_hourly_cny", "discount", "exact_fen", "amount_fen"]
+
+
+@login_required
+@require_GET
+def invoice_download_csv(request, pk):
+    invoice = _invoice(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.csv"'
+    response.write("\ufeff")  # so spreadsheet programs read the Chinese title as UTF-8
+    writer = csv.writer(response)
+    writer.writerow(["invoice", invoice.number, invoice.invoice_title, invoice.tax_id,
+                     f"{invoice.period_start:%Y-%m}", "rounding: each line to whole fen, half-up"])
+    writer.writerow(INVOICE_CSV_HEADER)
+    for line in invoice.lines.all():
+        writer.writerow([line.position, line.kind, line.workload_name or line.description, line.accelerator_model,
+                         line.region, line.billing_mode, line.price_book_id or "",
+                         line.started_at.isoformat() if line.started_at else "",
+                         line.ended_at.isoformat() if line.ended_at else "", line.card_fraction, line.card_hours,
+                         line.peak_seconds, line.off_peak_seconds, line.hourly, line.off_peak_hourly, line.discount,
+                         line.exact_fen, line.amount_fen])
+    writer.writerow(["total", "", "", "", "", "", "", "", "", "", invoice.card_hours, "", "", "", "", "", "",
+                     invoice.total_fen])
+    return response
+
+
+def _provider_statement(request):
+    organization = _organization(request, Organization.Kind.PROVIDER)
+    if organization is None:
+        raise Http404(_("Statements are for provider organizations."))
+    month, error = _month(request)
+    return organization, month, error, selectors.provider_statement(organization=organization, period_start=month)
+
+
+@login_required
+@require_GET
+def statement(request):
+    organization, month, error, lines = _provider_statement(request)
+    previous, following = _months_around(month)
+    return render(request, "billing/statement.html", {
+        "organization": organization, "month": month, "error": error, "lines": lines, "previous": previous,
+        "following": following, "totals": {
+            "card_hours": sum((line.card_hours for line in lines), 0),
+            "customer_fen": sum(line.customer_fen for line in lines),
+            "earnings_fen": sum(line.earnings_fen for line in lines),
+            "paid_fen": sum(line.paid_fen for line in lines)},
+    }, status=400 if error else 200)
+
+
+@login_required
+@require_GET
+def statement_csv(request):
+    _org, month, error, lines = _provider_statement(request)
+    if error:
+        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="statement-{month:%Y-%m}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(["month", "cluster", "region", "accelerator_model", "card_hours", "customer_fen", "earnings_fen",
+                     "paid_fen"])
+    for line in lines:
+        writer.writerow([f"{month:%Y-%m}", line.cluster, line.region, line.accelerator_model, line.card_hours,
+                         line.customer_fen, line.earnings_fen, line.paid_fen])
+    return response
