@@ -130,3 +130,23 @@ def test_the_runway_warning_appears_when_the_balance_lasts_less_than_an_hour(pla
     agent.report(assignment, "running", started_at=local(2026, 3, 10, 9, 0))
     status = funds_status(organization=customer.organization)
     assert status.level == "low" and 3400 < status.runway_seconds < 3600
+
+
+def test_the_out_of_funds_warning_is_on_the_workload_and_usage_pages(place, agent, customer, as_user):
+    # given a customer whose wallet could not pay for its running workload
+    fund(customer.organization, 20)
+    workload, assignment = place()
+    agent.report(assignment, "running", started_at=local(2026, 3, 10, 9, 0))
+    Assignment.objects.filter(pk=assignment.pk).update(last_reported_at=local(2026, 3, 10, 9, 30))
+    usage_charge_all(now=local(2026, 3, 10, 9, 31))
+    client = as_user(customer.viewer, customer.organization)
+    # then the workload page and the usage page say when on-demand work stops
+    for url in (f"/workloads/{workload.pk}/", "/billing/usage/"):
+        body = client.get(url).content.decode()
+        assert 'id="funds-warning"' in body and "Your prepaid wallet is empty." in body, url
+
+
+def test_a_customer_in_good_standing_sees_no_warning(customer, as_user):
+    fund(customer.organization, 100_000)
+    body = as_user(customer.viewer, customer.organization).get("/billing/usage/").content.decode()
+    assert 'id="funds-warning"' not in body

@@ -1,6 +1,7 @@
 from django import template
 
 from ..funds import funds_status
+from ..models import BillingProfile, UsageRecord
 
 register = template.Library()
 
@@ -9,6 +10,10 @@ register = template.Library()
 def funds_warning(organization):
     """The out-of-funds / runs-out-soon banner for a customer organization (nothing when all is well)."""
     if organization is None or getattr(organization, "kind", None) != "customer":
+        return {"funds": None}
+    # Shown on every page of a customer: two cheap queries decide whether there is anything to say.
+    out = BillingProfile.objects.filter(organization=organization, out_of_funds_since__isnull=False).exists()
+    if not out and not UsageRecord.objects.filter(organization=organization, ended_at__isnull=True).exists():
         return {"funds": None}
     return {"funds": funds_status(organization=organization)}
 
