@@ -20,9 +20,13 @@ class ClusterForm(forms.Form):
     region = RegionChoiceField(label=_("Region"))
     kind = forms.ChoiceField(label=_("Kind"), choices=Cluster.Kind.choices)
     gpu_sharing = forms.ChoiceField(label=_("GPU sharing"), choices=Cluster.GpuSharing.choices,
-                                    initial=Cluster.GpuSharing.CHIP_DEFAULT,
+                                    initial=Cluster.GpuSharing.CHIP_DEFAULT, required=False,
                                     help_text=_("How your device plugin shares cards: MIG/vNPU partitions, "
                                                 "fractional slices (e.g. HAMi) or whole cards."))
+
+
+    def clean_gpu_sharing(self) -> str:
+        return self.cleaned_data.get("gpu_sharing") or Cluster.GpuSharing.CHIP_DEFAULT
 
 
 class ClusterSharingForm(forms.Form):
