@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -24,18 +24,31 @@ class TopUpForm(forms.Form):
     preset = forms.ChoiceField(
         label=_("Amount"), required=False, widget=forms.RadioSelect,
         choices=[(str(fen), fen_display(fen)) for fen in TOP_UP_PRESETS_FEN] + [(CUSTOM, _("Other amount"))])
-    custom_amount = _yuan_field(_("Other amount (¥)"), min_fen=TOP_UP_MIN_FEN, max_fen=TOP_UP_MAX_FEN,
-                                required=False)
+    # Checked in clean(), and only when it is the chosen amount: a stale value typed before picking a
+    # preset must not block the preset.
+    custom_amount = forms.CharField(label=_("Other amount (¥)"), required=False, max_length=20,
+                                    widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
 
     def clean(self):
         data = super().clean()
-        preset, custom = data.get("preset"), data.get("custom_amount")
+        preset, custom = data.get("preset"), (data.get("custom_amount") or "").strip()
         if preset and preset != self.CUSTOM:
             data["amount_fen"] = int(preset)
-        elif custom is not None:
-            data["amount_fen"] = yuan_to_fen(custom)
-        elif "custom_amount" not in self.errors:
+            return data
+        if not custom:
             self.add_error("custom_amount", _("Choose an amount or enter another one."))
+            return data
+        try:
+            amount = Decimal(custom)
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) \
+                or not TOP_UP_MIN_FEN <= amount * 100 <= TOP_UP_MAX_FEN:
+            self.add_error("custom_amount", _("Enter an amount in yuan with at most two decimals, from %(min)s "
+                                              "to %(max)s.") % {"min": fen_display(TOP_UP_MIN_FEN),
+                                                                "max": fen_display(TOP_UP_MAX_FEN)})
+            return data
+        data["amount_fen"] = yuan_to_fen(amount)
         return data
 
 
