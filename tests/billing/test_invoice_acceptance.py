@@ -115,3 +115,16 @@ def test_issuing_twice_returns_the_same_invoice(customer, march):
     again = invoice_issue(organization=customer.organization, period_start=MARCH, now=local(2026, 4, 2))
     assert again.pk == first.pk
     assert account_balance(customer.organization, Account.Kind.CUSTOMER_CASH) == 500_000 - 294961 + 30100
+
+
+def test_the_management_command_issues_a_given_month(customer, march):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    march(tier="list", scheme="graduated")
+    out = StringIO()
+    call_command("billing_invoices", "--month", "2026-03", stdout=out)
+    assert "2648.61 CNY" in out.getvalue()  # 264861 fen, as computed by hand above
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        call_command("billing_invoices", "--month", "March")
