@@ -121,3 +121,32 @@ def test_the_kubernetes_runtime_without_a_usable_kubeconfig_says_so(tmp_path):
                                         str(tmp_path / "missing-kubeconfig"), "--state-dir", str(tmp_path)))
     assert code == 1
     assert "cannot start the agent" in output
+
+
+def test_an_instance_reports_endpoints_on_the_connect_host(tmp_path):
+    with FakeServer() as server:
+        process = agent_process("--server", server.url, "--token", "tgb_cli", "--devices", "simulated",
+                                "--simulate-model", A100, "--runtime", "process", "--state-dir", str(tmp_path),
+                                "--hostname", "gpu-node-07", "--connect-host", "gpu07.provider.example.cn",
+                                "--interval", "0.05", "--grace", "5")
+        try:
+            assignment = "6e6e6e6e-1234-4abc-8def-0123456789ab"
+            with server.cond:
+                server.starts[assignment] = {"device_indices": [0], "compute_milli": 1000, "memory_mib": 81920,
+                                             "workload_kind": "instance"}
+
+            def connection():
+                reported = [a for r in server.accepted for a in r["assignments"]
+                            if a["id"] == assignment and a["state"] == "running"]
+                return reported[-1]["connection"] if reported else None
+
+            assert server.wait_for(connection, timeout=20)
+            process.send_signal(signal.SIGTERM)
+            code, output = finish(process)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert code == 0, output
+    endpoints = connection()
+    assert endpoints["ssh"] == "ssh -p 22001 tidegrid@gpu07.provider.example.cn"
+    assert endpoints["jupyter"].startswith("http://gpu07.provider.example.cn:28001/lab?token=")

@@ -142,3 +142,16 @@ def test_listing_workloads_costs_the_same_queries_for_one_or_many(customer, prov
     with django_assert_max_num_queries(15):
         listing = client.get(url(customer))
     assert listing.json()["count"] == 6
+
+
+def test_the_openapi_schema_documents_every_booking_endpoint(customer, api_as):
+    text = api_as(customer.member).get("/api/v1/schema/", HTTP_ACCEPT="application/json").content.decode()
+    for path in ("/api/v1/images/", "/api/v1/organizations/{organization_id}/quota/",
+                 "/api/v1/organizations/{organization_id}/workloads/",
+                 "/api/v1/organizations/{organization_id}/workloads/{id}/",
+                 "/api/v1/organizations/{organization_id}/workloads/{id}/stop/",
+                 "/api/v1/organizations/{organization_id}/workloads/{id}/restart/",
+                 "/api/v1/organizations/{organization_id}/workloads/{id}/extend/"):
+        assert path in text, path
+    for field in ("queue_position", "log_tail", "exit_code", "connection", "window_end", "Idempotency-Key"):
+        assert field in text, field
