@@ -1,12 +1,13 @@
 """Platform staff: payment profiles (prepaid/postpaid, credit line) are set here; the books are read-only."""
 
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from apps.tenancy.access import Actor
 
 from .models import Account, Entry, LedgerProfile, LedgerTransaction, Payment, Refund, StripeEvent
-from .services import ledger_profile_set
+from .services import fen_display, ledger_profile_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -20,13 +21,29 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class LedgerProfileForm(forms.ModelForm):
+    class Meta:
+        model = LedgerProfile
+        fields = ("organization", "mode", "credit_limit_fen")
+
+    def clean(self):
+        data = super().clean()
+        organization, limit = data.get("organization"), data.get("credit_limit_fen")
+        if organization is not None and limit is not None:
+            owed = -(Account.objects.filter(organization=organization, kind=Account.Kind.CUSTOMER_POSTPAID)
+                     .values_list("balance_fen", flat=True).first() or 0)
+            if owed > limit:
+                self.add_error("credit_limit_fen", _("The organization already owes %(owed)s; the credit limit "
+                                                     "cannot be lower.") % {"owed": fen_display(owed)})
+        return data
+
+
 @admin.register(LedgerProfile)
 class LedgerProfileAdmin(admin.ModelAdmin):
+    form = LedgerProfileForm
     list_display = ("organization", "mode", "credit_limit_fen", "low_balance_threshold_fen", "updated_at")
     list_filter = ("mode",)
     search_fields = ("organization__name",)
-    fields = ("organization", "mode", "credit_limit_fen", "low_balance_threshold_fen")
-    readonly_fields = ("low_balance_threshold_fen",)
     autocomplete_fields = ("organization",)
 
     def has_delete_permission(self, request, obj=None):
@@ -34,12 +51,9 @@ class LedgerProfileAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the service: it keeps the postpaid account's credit line in step and audits the change.
-        mode, limit = obj.mode, obj.credit_limit_fen
-        try:
-            ledger_profile_set(actor=Actor(user=request.user), organization=obj.organization, mode=mode,
-                               credit_limit_fen=limit)
-        except ValidationError as exc:
-            self.message_user(request, "; ".join(exc.messages), level="error")
+        profile = ledger_profile_set(actor=Actor(user=request.user), organization=obj.organization, mode=obj.mode,
+                                     credit_limit_fen=obj.credit_limit_fen)
+        obj.pk = profile.pk
         obj.refresh_from_db()
 
 
