@@ -69,9 +69,10 @@ def _slices(workload: Workload) -> int:
     return 1 if workload.gpu_milli or workload.profile else 0
 
 
-def _local(workload: Workload, moment) -> str:
+def _local(workload: Workload, moment, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A moment as the customer reads it: in the time zone of the workload's region."""
     zone = ZoneInfo(workload.preferred_region.timezone or settings.TIME_ZONE)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return moment.astimezone(zone).strftime(fmt)
 
 
 def reservation_pending_reason(workload: Workload) -> str:
@@ -193,7 +194,7 @@ def workload_requeue_lost(*, workload: Workload, node_label: str, lost_at) -> Wo
     reason that says what to do.
     """
     workload = Workload.objects.select_for_update().select_related("preferred_region").get(pk=workload.pk)
-    when = _local(workload, lost_at).split(" ")[1]
+    when = _local(workload, lost_at, "%H:%M")
     limit = settings.TIDEGRID_WORKLOAD_MAX_AUTO_RESTARTS
     # A workload being stopped when its node vanished is gone, as asked: never bring it back.
     again = workload.restartable and workload.auto_restarts < limit and workload.state != Workload.State.STOPPING

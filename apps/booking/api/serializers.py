@@ -131,6 +131,7 @@ class WorkloadSerializer(serializers.ModelSerializer):
     preferred_region = serializers.SlugRelatedField(slug_field="code", read_only=True)
     placement = serializers.SerializerMethodField()
     run = serializers.SerializerMethodField()
+    with_queue = False  # a listing skips the queue position (one query per pending workload)
 
     class Meta:
         model = Workload
@@ -142,8 +143,6 @@ class WorkloadSerializer(serializers.ModelSerializer):
         if workload.pk not in cache:
             cache[workload.pk] = workload_detail_context(workload=workload, with_queue=self.with_queue)
         return cache[workload.pk]
-
-    with_queue = False
 
     @extend_schema_field(PlacementSerializer(many=True))
     def get_placement(self, workload) -> list[dict]:
