@@ -163,8 +163,9 @@ def _volume_credit_post(*, invoice: Invoice) -> None:
 
 def invoice_preview(*, organization: Organization, period_start: date) -> Draft:
     """The month so far, as the invoice would read if issued now (nothing is written)."""
-    _start, end = period_bounds(period_start)
-    records = list(UsageRecord.objects.filter(organization=organization, invoice__isnull=True, started_at__lt=end)
+    start, end = period_bounds(period_start)
+    records = list(UsageRecord.objects.filter(organization=organization, invoice__isnull=True, started_at__gte=start,
+                                              started_at__lt=end)
                    .select_related("workload", "accelerator_model", "region").order_by("workload__name", "started_at"))
     profile = billing_profile_get(organization=organization)
     return draft_build(records=records, scheme=profile.volume_scheme, end=end)

@@ -97,7 +97,7 @@ def test_the_usage_page_shows_the_month_by_day_and_by_workload(as_user, customer
     body = response.content.decode()
     assert "resnet" in body and "usage-chart" in body and "chart-4.6.1.umd.min.js" in body
     # 1800 s × ¥1.05/h = 52.5 fen → 53 on the invoice line
-    assert dict(response.context["preview"].__dict__)["usage_fen"] == 0  # already invoiced: nothing left to preview
+    assert response.context["preview"].usage_fen == 0  # already invoiced: nothing left to preview
     assert [w.amount_fen for w in response.context["workloads"]] == [53]
 
 
@@ -228,3 +228,16 @@ def test_a_bad_month_on_the_statement_csv_is_a_400(as_user, provider):
     response = as_user(provider.owner, provider.organization).get(reverse("billing:statement_csv"),
                                                                   {"month": "x"})
     assert response.status_code == 400
+
+
+def test_the_month_so_far_previews_the_invoice_of_that_month_only(as_user, customer, agent, place):
+    fund(customer.organization, 10_000)
+    for name, start, end in [("feb", local(2026, 2, 10, 9), local(2026, 2, 10, 10)),
+                             ("mar", local(2026, 3, 10, 9), local(2026, 3, 10, 11))]:
+        _workload, assignment = place(name=name)
+        agent.report(assignment, "running", started_at=start)
+        agent.report(assignment, "stopped", finished_at=end)
+    response = as_user(customer.viewer, customer.organization).get(reverse("billing:usage"), {"month": "2026-03"})
+    # only March's 2 h × ¥1.05
+    assert response.context["preview"].usage_fen == 210
+    assert [w.name for w in response.context["workloads"]] == ["mar"]
