@@ -4,18 +4,33 @@ credits it, and the payments page and balance show it."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 
 from apps.ledger.gateway import stripe_client
 from apps.ledger.models import Payment
 from tests.conftest import make_tenant
-from tests.e2e.conftest import browser, page  # noqa: F401 — Debian Chromium through Playwright
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ledger.conftest import localstripe_webhook, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _sign_in(page: Page, live_server, user, organization) -> None:  # noqa: F811
+@pytest.fixture
+def page(live_server, monkeypatch):
+    """Debian's Chromium through Playwright, for this test only: DJANGO_ALLOW_ASYNC_UNSAFE (needed while
+    Playwright's loop runs in this thread) is restored afterwards, so it never leaks into later tests."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=live_server.url, locale="en-US",
+                                      viewport={"width": 1360, "height": 900})
+        context.set_default_timeout(20_000)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def _sign_in(page: Page, live_server, user, organization) -> None:
     """A session cookie for ``user`` working in ``organization`` (sign-in itself is tested elsewhere)."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -33,7 +48,7 @@ def _sign_in(page: Page, live_server, user, organization) -> None:  # noqa: F811
                                "url": live_server.url}])
 
 
-def test_a_customer_tops_up_by_card_and_sees_the_wallet_credited(page: Page, live_server, stripe_on):  # noqa: F811
+def test_a_customer_tops_up_by_card_and_sees_the_wallet_credited(page: Page, live_server, stripe_on):
     tenant = make_tenant(name="Browser Wallet")
     for webhook_id in ("a", "b", "c"):
         localstripe_webhook(stripe_on, webhook_id, f"{live_server.url}/stripe/webhook")

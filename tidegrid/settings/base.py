@@ -201,6 +201,9 @@ SPECTACULAR_SETTINGS = {
         "WorkloadKindEnum": "apps.booking.models.Workload.Kind",
         "WorkloadStateEnum": "apps.booking.models.Workload.State",
         "InvitationStateEnum": "apps.tenancy.models.Invitation.State",
+        "PaymentStateEnum": "apps.ledger.models.Payment.State",
+        "RefundStateEnum": "apps.ledger.models.Refund.State",
+        "LedgerTransactionKindEnum": "apps.ledger.models.LedgerTransaction.Kind",
     },
 }
 
