@@ -254,6 +254,10 @@ class Agent:
             # The assignments' states still matter: report them without device readings this time.
             self.log.error("reading the devices failed: %s: %s", type(error).__name__, error)
             samples = []
+        for status in statuses:
+            spec = self.runtime.spec_of(status.id) if status.state == "running" else None
+            if spec is not None:
+                status.usage = self._guard("attributing device use", lambda s=spec: self.backend.assignment_usage(s))
         seq = self.state.next_seq
         report = {
             "node_id": self.state.node_id, "seq": seq, "collected_at": now_iso(), "replayed": False,

@@ -67,5 +67,10 @@ class DeviceBackend(abc.ABC):
         """Told, before each sample, the specs of the assignments now running. Real hardware measures its
         load itself, so only the simulated backend uses this."""
 
+    def assignment_usage(self, spec: Mapping[str, Any]) -> dict[str, float] | None:
+        """The running assignment's own utilization (% of a whole card) and memory (MiB), read after
+        ``sample``; None when the backend cannot attribute device use to one assignment."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release driver handles."""

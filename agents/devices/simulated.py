@@ -104,6 +104,16 @@ class SimulatedBackend(DeviceBackend):
     def inventory(self) -> list[DeviceInfo]:
         return list(self._devices)
 
+    def assignment_usage(self, spec: Mapping[str, Any]) -> dict[str, float] | None:
+        """A simulated workload keeps its share of the card(s) busy (90–100 %) and holds most of its memory."""
+        indices = [i for i in spec.get("device_indices") or [] if 0 <= i < len(self._devices)]
+        if not indices:
+            return None
+        share_pct = min(1000, int(spec.get("compute_milli") or 1000)) / 10.0
+        memory = int(spec.get("memory_mib") or self._devices[indices[0]].memory_total_mib)
+        return {"utilization_pct": round(share_pct * self._rng.uniform(0.9, 1.0), 1),
+                "memory_used_mib": int(memory * 0.8) * len(indices)}
+
     def update_workloads(self, running: Iterable[Mapping[str, Any]]) -> None:
         load = [0] * len(self._devices)
         memory = [0] * len(self._devices)

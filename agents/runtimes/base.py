@@ -30,6 +30,9 @@ class AssignmentStatus:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     connection: dict[str, str] = field(default_factory=dict)
+    # The assignment's own use of its device(s) while running (slice utilization in % of a whole card,
+    # memory in MiB), when the device backend can attribute it; None otherwise.
+    usage: dict[str, float] | None = None
 
     @property
     def is_final(self) -> bool:
@@ -40,6 +43,7 @@ class AssignmentStatus:
             "id": self.id, "state": self.state, "exit_code": self.exit_code, "log_tail": self.log_tail,
             "started_at": isoformat(self.started_at), "finished_at": isoformat(self.finished_at),
             "connection": dict(self.connection),
+            **({"usage": dict(self.usage)} if self.usage is not None else {}),
         }
 
 
@@ -71,6 +75,10 @@ class Runtime(abc.ABC):
     def running_specs(self) -> list[Mapping[str, Any]]:
         """Specs of the assignments that hold devices now (drives the simulated devices' load)."""
         return []
+
+    def spec_of(self, assignment_id: str) -> Mapping[str, Any] | None:
+        """The spec an assignment was started with (to attribute device usage to it), if known."""
+        return None
 
     def attach(self, *, node_id: str) -> None:  # noqa: B027 - optional hook
         """Told this node's id once it is known (after enrollment), before ``recover``."""

@@ -321,6 +321,10 @@ class KubernetesRuntime(Runtime):
             except Exception as error:
                 logger.warning("cleaning up pod %s failed: %s", record.name, error)
 
+    def spec_of(self, assignment_id: str) -> Mapping[str, Any] | None:
+        record = self._records.get(assignment_id)
+        return record.spec if record is not None else None
+
     def running_specs(self) -> list[Mapping[str, Any]]:
         return [record.spec for record in self._records.values() if not record.status.is_final]
 

@@ -56,5 +56,9 @@ class NoopRuntime(Runtime):
     def forget(self, assignment_id: str) -> None:
         self._items.pop(assignment_id, None)
 
+    def spec_of(self, assignment_id: str) -> Mapping[str, Any] | None:
+        item = self._items.get(assignment_id)
+        return item.spec if item is not None else None
+
     def running_specs(self) -> list[Mapping[str, Any]]:
         return [item.spec for item in self._items.values() if not item.status.is_final]

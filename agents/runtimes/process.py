@@ -281,6 +281,10 @@ class ProcessRuntime(Runtime):
             self._stop_and_wait(workload)
         self._record_path(assignment_id).unlink(missing_ok=True)
 
+    def spec_of(self, assignment_id: str) -> Mapping[str, Any] | None:
+        workload = self._workloads.get(assignment_id)
+        return workload.spec if workload is not None else None
+
     def running_specs(self) -> list[Mapping[str, Any]]:
         return [w.spec for w in self._workloads.values() if w.finished_at is None and w.process is not None]
 

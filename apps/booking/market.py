@@ -19,7 +19,7 @@ from apps.billing.selectors import price_quote, price_table
 from apps.catalog.forms import RegionChoiceField
 from apps.catalog.models import AcceleratorModel, Region
 from apps.catalog.selectors import Availability, availability_list
-from apps.telemetry.selectors import devices_recent_series
+from apps.telemetry.selectors import assignment_recent_series, devices_recent_series
 
 from .models import Workload
 
@@ -185,27 +185,28 @@ CHART_WINDOW = timezone.timedelta(minutes=30)
 
 
 def workload_usage_series(*, workload: Workload, detail) -> dict:
-    """Utilization and memory of the card(s) the latest run holds, over the run (last 30 minutes), and
-    the slice's own share of the card, so a customer sees whether the slice is busy."""
+    """The latest run's utilization over the run (last 30 minutes): the slice's own readings as its
+    agent attributes them ("slice"), or, where the device backend cannot attribute use to one workload,
+    the readings of the card(s) it holds ("card"). ``share_pct`` is the slice's share of a card."""
     allocations = [a for a in workload.allocations.all() if a.device_id]
     if not allocations or detail.run is None or detail.run.started_at is None:
-        return {"devices": [], "share_pct": None}
-    latest = detail.allocations
-    indices = {a.device_index for a in latest}
-    devices = {a.device_id: a for a in allocations if a.device.index in indices and
-               (a.released_at is None or a.released_at >= detail.run.started_at)}
+        return {"source": None, "devices": [], "share_pct": None}
+    latest = max(allocations, key=lambda a: (a.created_at, a.pk))
+    run = [a for a in allocations if a.assignment_id == latest.assignment_id] if latest.assignment_id else [latest]
     until = detail.run.finished_at or timezone.now()
     since = max(detail.run.started_at, until - CHART_WINDOW)
-    series = devices_recent_series(device_ids=list(devices), since=since, until=until)
-    share = None
-    if workload.gpu_milli:
-        share = workload.gpu_milli / 10
-    elif workload.profile and latest:
-        share = latest[0].compute_milli / 10
-    return {
-        "share_pct": share,
-        "devices": [{"index": devices[device_id].device.index,
-                     "points": [{"t": at.isoformat(), "utilization_pct": util, "memory_used_mib": mem}
-                                for at, util, mem in points]}
-                    for device_id, points in sorted(series.items(), key=lambda item: devices[item[0]].device.index)],
-    }
+    share = run[0].compute_milli / 10 if not workload.gpu_count else None
+    if latest.assignment_id:
+        own = assignment_recent_series(assignment_id=latest.assignment_id, since=since, until=until)
+        if own:
+            return {"source": "slice", "share_pct": share, "devices": [
+                {"index": run[0].device.index, "points": _points(own)}]}
+    series = devices_recent_series(device_ids=[a.device_id for a in run], since=since, until=until)
+    index_of = {a.device_id: a.device.index for a in run}
+    return {"source": "card", "share_pct": share, "devices": [
+        {"index": index_of[device_id], "points": _points(points)}
+        for device_id, points in sorted(series.items(), key=lambda item: index_of[item[0]])]}
+
+
+def _points(rows) -> list[dict]:
+    return [{"t": at.isoformat(), "utilization_pct": util, "memory_used_mib": mem} for at, util, mem in rows]

@@ -105,6 +105,28 @@ class DeviceRollup(models.Model):
         return f"{self.device_id} {self.resolution} {self.bucket:%Y-%m-%d %H:%M}"
 
 
+class AssignmentSample(models.Model):
+    """One reading of what a running assignment itself uses (its slice's utilization in % of a whole
+    card, and memory), as the agent attributes it: the customer's own chart, without the rest of a
+    shared card. Kept as long as raw device samples."""
+
+    id = models.BigAutoField(primary_key=True)
+    assignment = models.ForeignKey("telemetry.Assignment", on_delete=models.CASCADE, related_name="+",
+                                   db_index=False)
+    collected_at = models.DateTimeField()
+    utilization_pct = models.FloatField()
+    memory_used_mib = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["assignment", "collected_at"], name="asample_assignment_time_idx"),
+            BrinIndex(fields=["collected_at"], name="asample_time_brin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment_id} at {self.collected_at}: {self.utilization_pct} %"
+
+
 class Assignment(models.Model):
     """Work placed on a node, delivered to its agent in heartbeat replies, with the state the agent
     reports back. The scheduler creates these from allocations."""

@@ -30,6 +30,11 @@ class DeviceSampleIn(_Strict):
     health: Literal["ok", "degraded", "failed"] = "ok"
 
 
+class AssignmentUsageIn(_Strict):
+    utilization_pct: Annotated[float, Field(ge=0, le=800)]  # % of one card; up to 8 whole cards
+    memory_used_mib: NonNegative
+
+
 class AssignmentStatusIn(_Strict):
     id: UUID
     state: Literal["starting", "running", "succeeded", "failed", "stopped"]
@@ -38,6 +43,7 @@ class AssignmentStatusIn(_Strict):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     connection: dict[str, str] = Field(default_factory=dict)
+    usage: AssignmentUsageIn | None = None
 
 
 class HeartbeatIn(_Strict):

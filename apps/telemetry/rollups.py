@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import DeviceRollup, DeviceSample
+from .models import AssignmentSample, DeviceRollup, DeviceSample
 
 _UPSERT = """
 INSERT INTO telemetry_devicerollup (device_id, resolution, bucket, samples, utilization_avg, utilization_max,
@@ -49,6 +49,7 @@ def telemetry_prune(*, now: datetime | None = None) -> dict:
     minute_cutoff = now - timedelta(days=settings.TIDEGRID_TELEMETRY_MINUTE_RETENTION_DAYS)
     hour_cutoff = now - timedelta(days=settings.TIDEGRID_TELEMETRY_HOUR_RETENTION_DAYS)
     raw, _ = DeviceSample.objects.filter(collected_at__lt=raw_cutoff).delete()
+    AssignmentSample.objects.filter(collected_at__lt=raw_cutoff).delete()
     minute, _ = DeviceRollup.objects.filter(resolution="minute", bucket__lt=minute_cutoff).delete()
     hour, _ = DeviceRollup.objects.filter(resolution="hour", bucket__lt=hour_cutoff).delete()
     return {"raw": raw, "minute": minute, "hour": hour}

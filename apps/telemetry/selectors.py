@@ -95,3 +95,14 @@ def devices_recent_series(*, device_ids: list, since, until=None, limit_per_devi
         for device_id, at, utilization, memory in cursor.fetchall():
             series.setdefault(device_id, []).append((at, utilization, memory))
         return series
+
+
+def assignment_recent_series(*, assignment_id, since, until=None, limit: int = 360) -> list:
+    """[(collected_at, utilization % of a card, memory MiB)] the agent attributed to one assignment,
+    oldest first; the newest ``limit`` readings in [since, until]."""
+    from .models import AssignmentSample
+
+    rows = (AssignmentSample.objects.filter(assignment_id=assignment_id, collected_at__gte=since,
+                                            collected_at__lte=until or timezone.now())
+            .order_by("-collected_at").values_list("collected_at", "utilization_pct", "memory_used_mib")[:limit])
+    return list(reversed(rows))

@@ -23,7 +23,7 @@ from apps.catalog.selectors import accelerator_model_match
 from apps.catalog.services import require_fleet_admin
 from apps.tenancy.access import Actor
 
-from .models import Assignment, BootstrapToken, NodeCredential
+from .models import Assignment, AssignmentSample, BootstrapToken, NodeCredential
 from .signals import assignment_state_changed, node_unreachable
 
 BOOTSTRAP_PREFIX = "tgb"
@@ -285,7 +285,8 @@ def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
     if report.assignments:
         with transaction.atomic():
             final_ids, reported_ids = _assignments_update(
-                node=node, reported=[a.model_dump() for a in report.assignments], now=now)
+                node=node, reported=[a.model_dump() for a in report.assignments], now=now,
+                collected_at=report.collected_at)
     if previous_liveness == Node.Liveness.UNREACHABLE:
         audit_record(actor=None, action="node.reachable", organization=node.organization_id, target=node,
                      details={"hostname": node.hostname, "seq": seq})
@@ -320,15 +321,22 @@ def _device_health_check(*, device: Device, sample: dict) -> None:
 _REPORTABLE = {"starting", "running", "succeeded", "failed", "stopped"}
 
 
-def _assignments_update(*, node: Node, reported: list[dict], now: datetime) -> tuple[list[str], set[str]]:
+def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
+                        collected_at: datetime | None = None) -> tuple[list[str], set[str]]:
     """Record the states the agent reports; return the final ids to acknowledge and the reported ids."""
     if not reported:
         return [], set()
+    collected_at = collected_at or now
     by_id = {str(a.id): a for a in Assignment.objects.select_for_update().filter(
         node=node, id__in=[item["id"] for item in reported])}
     final_ids = []
+    usage = []
     for item in reported:
         assignment = by_id.get(str(item["id"]))
+        if assignment is not None and item.get("usage") and item["state"] == "running":
+            usage.append(AssignmentSample(assignment=assignment, collected_at=collected_at,
+                                          utilization_pct=item["usage"]["utilization_pct"],
+                                          memory_used_mib=item["usage"]["memory_used_mib"]))
         if assignment is None or item["state"] not in _REPORTABLE:
             continue
         if not assignment.is_final:
@@ -348,6 +356,7 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime) -> t
             continue  # declared lost while the node was away: not acknowledged, so the reply stops it
         if assignment.is_final:
             final_ids.append(str(assignment.id))
+    AssignmentSample.objects.bulk_create(usage)
     return final_ids, {str(item["id"]) for item in reported}
 
 

@@ -19,9 +19,13 @@
     section.hidden = false;
     empty.hidden = points.length > 0;
     canvas.dataset.points = String(points.length);
+    canvas.dataset.source = data.source || "";
     if (!points.length) return;
+    const slice = data.source === "slice";
+    const utilLabel = slice ? canvas.dataset.labelSlice : canvas.dataset.labelUtil;
+    const memLabel = slice ? canvas.dataset.labelSliceMem : canvas.dataset.labelMem;
     const datasets = data.devices.map(function (device, i) {
-      return { label: canvas.dataset.labelUtil + " · GPU " + device.index, yAxisID: "y",
+      return { label: utilLabel + " · GPU " + device.index, yAxisID: "y",
                data: device.points.map(function (p) { return p.utilization_pct; }),
                borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length],
                borderWidth: 1.5, pointRadius: 0, tension: 0.2 };
@@ -31,7 +35,7 @@
                       borderColor: "#888", borderDash: [6, 4], borderWidth: 1, pointRadius: 0 });
     }
     data.devices.forEach(function (device, i) {
-      datasets.push({ label: canvas.dataset.labelMem + " · GPU " + device.index, yAxisID: "mem",
+      datasets.push({ label: memLabel + " · GPU " + device.index, yAxisID: "mem",
                       data: device.points.map(function (p) { return Math.round(p.memory_used_mib / 102.4) / 10; }),
                       borderColor: palette[(i + 3) % palette.length], borderWidth: 1, pointRadius: 0, hidden: true });
     });

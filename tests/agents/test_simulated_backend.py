@@ -88,3 +88,14 @@ def test_faults_can_be_injected():
     sim.xid_errors[1] = 3
     sample = sim.sample()[1]
     assert (sample.health, sample.xid_errors) == ("failed", 3)
+
+
+def test_a_slice_reports_its_own_use_of_the_card():
+    sim = backend()
+    quarter = {"device_indices": [1], "compute_milli": 250, "memory_mib": 20480}
+    usage = sim.assignment_usage(quarter)
+    assert 22.5 <= usage["utilization_pct"] <= 25.0  # busy within its 25 % share, not the whole card
+    assert usage["memory_used_mib"] == 16384
+    two_cards = sim.assignment_usage({"device_indices": [0, 1], "compute_milli": 1000})
+    assert 90.0 <= two_cards["utilization_pct"] <= 100.0
+    assert sim.assignment_usage({"device_indices": []}) is None

@@ -135,7 +135,8 @@ def test_the_status_partial_shows_queue_position_and_the_usage_json_is_empty_bef
     body = client.get(reverse("booking:workload_status", args=[second.pk])).content.decode()
     assert "Number 2 in the queue" in body
     assert "Number 1 in the queue" in client.get(reverse("booking:workload_status", args=[first.pk])).content.decode()
-    assert client.get(reverse("booking:workload_usage", args=[first.pk])).json() == {"devices": [], "share_pct": None}
+    assert client.get(reverse("booking:workload_usage", args=[first.pk])).json() == {
+        "source": None, "devices": [], "share_pct": None}
 
 
 def test_a_stopped_workload_runs_again_from_its_page(as_user, customer):

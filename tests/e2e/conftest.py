@@ -19,7 +19,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-dev-shm-usage"]
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright runs, its event loop sits in this thread, and Django
+# refuses ORM calls from a thread with a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE is set. Keeping
+# that switch (and the loop) to the browser test modules leaves every other test as strict as in production.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `sudo bash scripts/ensure-chromium.sh` "

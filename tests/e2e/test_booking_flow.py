@@ -95,6 +95,8 @@ def test_a_new_customer_books_a_quarter_a100_watches_it_run_and_stops_it(page: P
     expect(page.locator("#placement")).to_contain_text("25 % compute")
     expect(page.locator("#connection")).to_contain_text("ssh")
     expect(page.locator("#usage-chart")).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"), timeout=SLOW)
+    # The slice's own readings, as its agent attributes them, not the whole shared card.
+    expect(page.locator("#usage-chart")).to_have_attribute("data-source", "slice")
 
     page.click("#stop-button")
     expect(page.locator("#workload-state")).to_have_text("Stopped", timeout=SLOW)

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from apps.audit.models import AuditEvent
 from apps.catalog.models import AcceleratorModel, Device, Node
 from apps.telemetry import services
-from apps.telemetry.models import Assignment, BootstrapToken, DeviceSample
+from apps.telemetry.models import Assignment, AssignmentSample, BootstrapToken, DeviceSample
 from tests.telemetry.conftest import inventory, report
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +156,22 @@ def test_assignments_are_delivered_and_their_states_recorded(enroll):
     assert reply["ack_final"] == [str(assignment.id)]
     assignment.refresh_from_db()
     assert (assignment.state, assignment.exit_code, assignment.log_tail) == ("failed", 3, "boom")
+
+
+def test_a_running_assignment_reports_its_own_usage_and_bad_usage_is_refused(enroll):
+    node_id, _cred, client = enroll()
+    assignment = services.assignment_create(node=Node.objects.get(id=node_id), spec={"device_indices": [0]})
+    running = {"id": str(assignment.id), "state": "running",
+               "usage": {"utilization_pct": 24.5, "memory_used_mib": 16384}}
+    assert client.post("/api/agent/v1/heartbeat", report(node_id, 1, assignments=[running]),
+                       format="json").status_code == 200
+    sample = AssignmentSample.objects.get(assignment=assignment)
+    assert (sample.utilization_pct, sample.memory_used_mib) == (24.5, 16384)
+    assert sample.collected_at.second == 1  # the report's own time, not the arrival
+    running["usage"]["utilization_pct"] = -3
+    response = client.post("/api/agent/v1/heartbeat", report(node_id, 2, assignments=[running]), format="json")
+    assert response.status_code == 400 and "assignments.0.usage.utilization_pct" in response.json()["error"]["fields"]
+    assert AssignmentSample.objects.count() == 1
 
 
 def test_stop_is_sent_until_the_agent_reports_a_final_state(enroll):
