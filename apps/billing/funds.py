@@ -85,7 +85,7 @@ def workloads_stop_for_funds(*, organization: Organization, since: datetime, now
     for workload in live:
         with transaction.atomic():
             # booking's own stop path, with the platform (not a member) as the actor: audited as "system"
-            booking._stop(workload=workload, actor=None, reason=reason)
+            booking.workload_stop_by_platform(workload=workload, reason=reason)
         count += 1
     if count:
         BillingProfile.objects.filter(organization=organization, out_of_funds_stopped_at__isnull=True).update(

@@ -138,6 +138,13 @@ def workload_stop(*, actor: Actor, workload: Workload) -> Workload:
     return _stop(workload=workload, actor=actor, reason=_("stop requested by %(who)s") % {"who": actor.label})
 
 
+@transaction.atomic
+def workload_stop_by_platform(*, workload: Workload, reason: str) -> Workload:
+    """The platform stops a workload on its own account (its wallet ran out, its reservation ended):
+    no customer role is checked; the reason is what the customer reads on the timeline."""
+    return _stop(workload=workload, actor=None, reason=reason)
+
+
 def _stop(*, workload: Workload, actor: Actor | None, reason: str) -> Workload:
     workload = Workload.objects.select_for_update().get(pk=workload.pk)
     if workload.state in FINAL or workload.state == Workload.State.STOPPING:
