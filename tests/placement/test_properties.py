@@ -1,5 +1,6 @@
 """Property tests: capacity is never exceeded, constraints always hold, gangs and preemption behave."""
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -182,3 +183,43 @@ def test_preemption_evicts_only_lower_priority_and_a_smallest_set(state, existin
                 assert not _fits_after(state, req, i, sub)
     state.apply(d)
     check_invariants(state)
+
+
+def _uncached(state: ClusterState) -> ClusterState:
+    fresh = state.copy()
+    fresh._feas_cache.clear()
+    fresh.invalidate_scores()
+    return fresh
+
+
+@st.composite
+def request_family(draw):
+    """A request and variants that differ from it in one field each (so a cache keyed too coarsely shows)."""
+    base = draw(requests())
+    pool = [base]
+    for field, values in (("cpu_milli", [0, 4000, 12000]), ("memory_mib", [0, 40000, 70000]),
+                          ("min_gpu_memory_mib", [0, 20000]), ("models", [None, ("T4",), ("A100",)])):
+        pool.append(dataclasses.replace(base, **{field: draw(st.sampled_from(values))}))
+    if base.kind == "whole":
+        pool.append(dataclasses.replace(base, gpu_count=draw(st.integers(1, 3))))
+    if base.kind == "fractional":
+        pool.append(dataclasses.replace(base, gpu_milli=draw(st.sampled_from([100, 300, 470, 810]))))
+    return pool
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clusters(), request_family(), st.lists(st.integers(0, 5), min_size=4, max_size=14),
+       POLICY, st.integers(0, 9), st.booleans())
+def test_per_signature_cache_never_changes_a_decision(state, pool, picks, policy, seed, release):
+    # every decision taken with warm caches (scores and fits remembered per node signature, across
+    # applies and releases; the same few request shapes come back) is the one a cold engine takes
+    placed = []
+    for k, req in enumerate(pool[i % len(pool)] for i in picks):
+        d = decide(state, req, policy, rng=np.random.default_rng(seed + k), preemption=False)
+        cold = decide(_uncached(state), req, policy, rng=np.random.default_rng(seed + k), preemption=False)
+        assert bool(d) == bool(cold)
+        if d:
+            assert (d.node_id, d.device_indices, d.slice_milli) == (cold.node_id, cold.device_indices, cold.slice_milli)
+            placed.append(state.apply(d))
+        if release and placed and k % 3 == 2:
+            state.release(placed.pop(0))  # back to an earlier signature: its cached entries are reused

@@ -65,14 +65,16 @@ def decide(state: ClusterState, req: Request, policy: str = DEFAULT_POLICY, *, l
     req.validate()
     if req.gang_size > 1:
         return decide_gang(state, req, policy, latency=latency, rng=rng)
-    node_ok, dev_ok = state.feasible(req)
+    node_ok = state.fits(req)
+    if req.labels:
+        node_ok &= state.label_mask(req.labels)
     groups = region_groups(state, req, latency)
     for gi, (region, regions) in enumerate(groups):
         mask = node_ok if regions is None else node_ok & state.region_mask(regions)
         nodes = np.flatnonzero(mask)
         if len(nodes) == 0:
             continue
-        c = choose(state, req, nodes, dev_ok, policy, rng)
+        c = choose(state, req, nodes, policy, rng)
         return _decision(state, req, c.node, c.devices, policy, c.score, c.extra, region=region,
                          overflow=gi > 0 and groups[0][0] is not None)
     if preemption:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .model import MILLI, Request
-from .state import ClusterState, WorkloadClass
+from .state import ClusterState, WorkloadClass, shape_key
 
 MAX_SPEC_CPU = 128000.0
 MAX_SPEC_GPU = 8000.0
@@ -183,6 +183,25 @@ def score_fgd(state, req, nodes, fit, ctx):
     return sc, {"device": dev, "frag_delta": delta}
 
 
+def tidal_model(state: ClusterState):
+    """The resource-aware model ``tidal`` scores against (a generic mix if the caller installed none)."""
+    fm = state.frag_alt or state.frag
+    if fm is None:  # no recent mix given: use a generic one (the live loop should pass the real mix)
+        fm = state.set_target_workload(GENERIC_MIX, memory_aware=True, capacity_aware=True)
+    if fm.blend != TIDAL["blend"] and (fm.memory_aware or fm.capacity_aware):
+        fm.blend = TIDAL["blend"]
+        fm.recompute()
+        state.invalidate_scores()
+    beta = TIDAL.get("scarcity_beta", 0.0)
+    if beta and state.changes - fm.last_reweight >= TIDAL.get("reweight_every", 50):
+        fm.last_reweight = state.changes
+        sig = fm.scarcity()
+        w = np.clip(sig, TIDAL.get("w_lo", 1.0), TIDAL.get("w_hi", 1e9)) ** beta
+        fm.set_weights(w, TIDAL.get("renorm", False))
+        state.invalidate_scores()
+    return fm
+
+
 def score_tidal(state, req, nodes, fit, ctx):
     """TideGrid default: FGD's fragmentation gradient plus a resource-aware correction.
 
@@ -198,12 +217,7 @@ def score_tidal(state, req, nodes, fit, ctx):
 
     Only the target workload (the request mix) is used, as FGD does: no knowledge of future arrivals.
     """
-    fm = state.frag_alt or state.frag
-    if fm is None:  # no recent mix given: use a generic one (the live loop should pass the real mix)
-        fm = state.set_target_workload(GENERIC_MIX, memory_aware=True, capacity_aware=True)
-    if fm.blend != TIDAL["blend"] and (fm.memory_aware or fm.capacity_aware):
-        fm.blend = TIDAL["blend"]
-        fm.recompute()
+    fm = tidal_model(state)
     sc, dev, delta = fgd_candidates(state, req, nodes, fit, fm, req.cpu_milli, req.memory_mib,
                                     quantize=TIDAL["quantize"], tight=TIDAL["device_tb"] == "tightest",
                                     scale=TIDAL["scale"])
@@ -242,18 +256,43 @@ POLICIES = {
 DEFAULT_POLICY = "tidal"
 
 
-def choose(state: ClusterState, req: Request, nodes: np.ndarray, dev_fit: np.ndarray, policy: str,
+# Policies whose node score is a function of the node's signature (static hardware + free capacity) and
+# the request alone: their scores are cached per signature (see ClusterState.cached_per_signature).
+# ``clustering`` (reads the node's pod tags) and ``random`` are computed afresh.
+CACHEABLE = {"fgd", "tidal", "bestfit", "packing", "dotprod"}
+PREPARE = {"tidal": tidal_model}
+
+
+def choose(state: ClusterState, req: Request, nodes: np.ndarray, policy: str,
            rng: np.random.Generator | None = None) -> Choice:
-    """Score the candidate ``nodes`` (indices) with ``policy`` and pick node and devices."""
+    """Score the candidate ``nodes`` (indices of nodes where ``req`` fits) with ``policy``; pick node and devices."""
     try:
         fn = POLICIES[policy]
     except KeyError:
         raise ValueError(f"unknown policy {policy!r}; known: {', '.join(sorted(POLICIES))}") from None
-    fit = dev_fit[nodes]
     ctx = {"rng": rng if rng is not None else np.random.default_rng()}
+    if policy in PREPARE:
+        PREPARE[policy](state)
+    if policy in CACHEABLE:
+        def compute(rows):
+            return fn(state, req, rows, state.device_fit(req, rows=rows), ctx)[0]
+
+        scores = state.cached_per_signature(state._score_cache, (policy, shape_key(req)), np.nan, np.float64,
+                                            compute, nodes)
+        pos = pick_best(scores, nodes, state)
+        node = int(nodes[pos])
+        # the winner is scored once more on its own for its device choice and the score breakdown
+        one = np.array([node])
+        fit_row = state.device_fit(req, rows=one)
+        score1, extra = fn(state, req, one, fit_row, ctx)
+        return _choice(state, req, node, fit_row[0], float(score1[0]), extra, 0, policy, ctx)
+    fit = state.device_fit(req, rows=nodes)
     scores, extra = fn(state, req, nodes, fit, ctx)
     pos = pick_best(scores, nodes, state)
-    node = int(nodes[pos])
+    return _choice(state, req, int(nodes[pos]), fit[pos], float(scores[pos]), extra, pos, policy, ctx)
+
+
+def _choice(state, req, node, fit_row, score, extra, pos, policy, ctx) -> Choice:
     out_extra = {}
     if extra is not None:
         for key, val in extra.items():
@@ -263,5 +302,5 @@ def choose(state: ClusterState, req: Request, nodes: np.ndarray, dev_fit: np.nda
         devices = np.array([int(extra["device"][pos])])
     else:
         rule = "random" if policy == "random" else "tightest"
-        devices = _devices_for(state, req, node, fit[pos], rule, ctx["rng"])
-    return Choice(node, devices, float(scores[pos]), out_extra)
+        devices = _devices_for(state, req, node, fit_row, rule, ctx["rng"])
+    return Choice(node, devices, score, out_extra)

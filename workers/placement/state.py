@@ -26,7 +26,8 @@ class WorkloadClass:
 
 
 def workload_classes(requests: Iterable[Request], coverage: float = 0.95, memory: str = "none",
-                     gpu_weight: float = 0.0) -> list[WorkloadClass]:
+                     gpu_weight: float = 0.0, min_gpu_share: float = 0.0,
+                     extra_scale: float = 1.0) -> list[WorkloadClass]:
     """The most popular (cpu, gpu_milli, gpu_count, models) classes covering ``coverage`` of the requests.
 
     As in the FGD paper's simulator: CPU-only requests count, memory is not part of the key, classes are
@@ -55,9 +56,13 @@ def workload_classes(requests: Iterable[Request], coverage: float = 0.95, memory
     order = sorted(counts.items(), key=lambda kv: (kv[1][0], kv[0][0], kv[0][1], kv[0][2], kv[0][3] or ()),
                    reverse=True)
     chosen, cum = [], 0
+    gpu_total = sum(k[1] * k[2] * v[2] for k, v in counts.items()) or 1
     for key, (cnt, mem, n) in order:
         if cum >= coverage * total:
-            break
+            if min_gpu_share > 0 and key[1] * key[2] * n >= min_gpu_share * gpu_total:
+                chosen.append((key, cnt * extra_scale, mem, n))
+                cum += cnt * extra_scale
+            continue
         chosen.append((key, cnt, mem, n))
         cum += cnt
     out = []
@@ -93,6 +98,8 @@ class FragModel:
         self.is_cpu = self.milli == 0
         self.not_cpu = ~self.is_cpu
         self.prob_sum = float(self.prob.sum())
+        self.base_prob = self.prob.copy()
+        self.last_reweight = -(1 << 60)
         self.cpu_div = np.maximum(self.cpu, 1).astype(np.float64)
         self.mem_div = np.where(self.mem > 0, self.mem, 1e-9).astype(np.float64)
         self.per_pod = (self.milli * self.num).astype(np.float64)
@@ -128,6 +135,25 @@ class FragModel:
             self.total[rows] = free.sum(axis=1)
             self.F[rows] = self._frag(self.usable[rows], self.count[rows], self.total[rows], s.cpu_free[rows],
                                       s.mem_free[rows])
+
+    def scarcity(self) -> np.ndarray:
+        """Per class: free GPU milli of the cluster / GPU milli that pods of the class could still take."""
+        s = self.state
+        gpu_cap = np.where(self.milli >= MILLI, self.count // np.maximum(self.num, 1), self.count).astype(np.float64)
+        cap = np.minimum(gpu_cap, np.floor(s.cpu_free[:, None] / self.cpu_div))
+        if (self.mem > 0).any():
+            cap = np.minimum(cap, np.floor(s.mem_free[:, None] / self.mem_div))
+        slots = cap.sum(axis=0) * self.per_pod
+        free = float(self.total.sum())
+        return np.where(self.is_cpu, 1.0, free / np.maximum(slots, 1.0))
+
+    def set_weights(self, w: np.ndarray, renorm: bool = False) -> None:
+        p = self.base_prob * w
+        if renorm:
+            p *= self.base_prob.sum() / p.sum()
+        self.prob = p
+        self.prob_sum = float(p.sum())
+        self.recompute()
 
     def _frag(self, usable, count, total, cpu, mem):
         q3 = (count >= self.num) & (cpu[:, None] >= self.cpu) & self.not_cpu
@@ -244,14 +270,86 @@ class ClusterState:
         self._static_cache: dict[tuple, np.ndarray] = {}
         self.frag: FragModel | None = None
         self.frag_alt: FragModel | None = None
+        # Node signatures: nodes with the same static hardware and the same free capacity get the same id.
+        # Every score of fgd / tidal / bestfit / ... (and whether a request fits) is a function of the
+        # signature alone, so it is cached per (request shape, signature) and never goes stale: a change to
+        # a node only moves that node to another signature. (The idea of Kubernetes' old equivalence cache.)
+        static = np.concatenate([self.dev_valid, self.dev_model, self.dev_vendor, self.dev_mem_total,
+                                 self.dev_tflops.view(np.int64), self.dev_slicing,
+                                 *[self.profile_milli[p] for p in sorted(self.profile_milli)],
+                                 *[self.profile_mem[p] for p in sorted(self.profile_mem)]], axis=1)
+        if n:
+            _, inverse = np.unique(static.astype(np.int64), axis=0, return_inverse=True)
+            self.node_type = inverse.reshape(n).astype(np.int64)
+        else:
+            self.node_type = np.zeros(0, dtype=np.int64)
+        self._sig_ids: dict[tuple, int] = {}
+        self.changes = 0
+        self.sig = np.zeros(n, dtype=np.int64)
+        self._feas_cache: dict[tuple, np.ndarray] = {}  # shape -> int8 per signature: -1 unknown, 0 / 1
+        self._score_cache: dict[tuple, np.ndarray] = {}  # (policy, shape) -> float64 per signature, NaN unknown
+        for i in range(n):
+            self.sig[i] = self._signature(i)
 
     from_nodes = classmethod(lambda cls, nodes: cls(nodes))
+
+    # -- signatures and the per-signature caches ---------------------------------------------------------
+    def _signature(self, i: int) -> int:
+        key = (int(self.node_type[i]), int(self.cpu_free[i]), int(self.mem_free[i]),
+               self.dev_milli_free[i].tobytes(), self.dev_mem_free[i].tobytes())
+        sid = self._sig_ids.get(key)
+        if sid is None:
+            sid = self._sig_ids[key] = len(self._sig_ids)
+        return sid
+
+    @property
+    def n_signatures(self) -> int:
+        return len(self._sig_ids)
+
+    def refresh(self) -> None:
+        """Call after writing the free-capacity arrays directly: re-derives signatures and fragmentation."""
+        for i in range(len(self.node_ids)):
+            self.sig[i] = self._signature(i)
+        for fm in (self.frag, self.frag_alt):
+            if fm is not None:
+                fm.recompute()
+
+    def invalidate_scores(self) -> None:
+        """Forget cached scores (the target workload, hence every fragmentation score, changed)."""
+        self._score_cache.clear()
+
+    def _grown(self, arr: np.ndarray, fill) -> np.ndarray:
+        n = self.n_signatures
+        if len(arr) >= n:
+            return arr
+        out = np.full(max(n + n // 2, 64), fill, dtype=arr.dtype)
+        out[: len(arr)] = arr
+        return out
+
+    def cached_per_signature(self, cache: dict, key, fill, dtype, compute, nodes: np.ndarray) -> np.ndarray:
+        """Values of ``nodes`` from a per-signature cache; ``compute(rows)`` fills unknown signatures."""
+        arr = cache.get(key)
+        if arr is None:
+            arr = np.full(max(self.n_signatures + self.n_signatures // 2, 64), fill, dtype=dtype)
+        else:
+            arr = self._grown(arr, fill)
+        cache[key] = arr
+        sigs = self.sig[nodes]
+        vals = arr[sigs]
+        unknown = (vals < 0) if dtype == np.int8 else np.isnan(vals)
+        if unknown.any():
+            usig, first = np.unique(sigs[unknown], return_index=True)
+            rows = nodes[np.flatnonzero(unknown)[first]]
+            arr[usig] = compute(rows)
+            vals = arr[sigs]
+        return vals
 
     # -- workload model ------------------------------------------------------------------------------
     def set_target_workload(self, classes: Sequence[WorkloadClass], memory_aware: bool = False,
                             capacity_aware: bool = False) -> FragModel:
         """Install the target workload: plain (FGD) or resource-aware (``tidal``, kept as ``frag_alt``)."""
         fm = FragModel(self, classes, memory_aware=memory_aware, capacity_aware=capacity_aware)
+        self.invalidate_scores()
         if memory_aware or capacity_aware:
             self.frag_alt = fm
         else:
@@ -300,17 +398,37 @@ class ClusterState:
             return self.profile_milli[req.profile], self.profile_mem[req.profile]
         return MILLI, self.dev_mem_total
 
-    def device_fit(self, req: Request, static: np.ndarray | None = None) -> np.ndarray:
-        static = self.static_device_mask(req) if static is None else static
+    def device_fit(self, req: Request, static: np.ndarray | None = None, rows=slice(None)) -> np.ndarray:
+        """Devices (of ``rows``, default all nodes) that can take ``req``'s slice right now."""
+        static = (self.static_device_mask(req) if static is None else static)[rows]
+        k = req.kind
+        if k == "cpu":
+            return static
+        free, memf = self.dev_milli_free[rows], self.dev_mem_free[rows]
+        if k == "whole":
+            return static & (free == MILLI) & (memf == self.dev_mem_total[rows])
+        if k == "fractional":
+            return static & (free >= req.gpu_milli) & (memf >= req.gpu_memory_mib)
+        pm, pmem = self.slice_shape(req)
+        return static & (free >= pm[rows]) & (memf >= pmem[rows])
+
+    def node_fit(self, req: Request, rows=slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """(node mask, device mask) of ``rows`` where ``req`` fits, ignoring regions and labels."""
+        dev = self.device_fit(req, rows=rows)
+        node = (self.cpu_free[rows] >= req.cpu_milli) & (self.mem_free[rows] >= req.memory_mib)
         k = req.kind
         if k == "whole":
-            return static & (self.dev_milli_free == MILLI) & (self.dev_mem_free == self.dev_mem_total)
-        if k == "fractional":
-            return static & (self.dev_milli_free >= req.gpu_milli) & (self.dev_mem_free >= req.gpu_memory_mib)
-        if k == "profile":
-            pm, pmem = self.slice_shape(req)
-            return static & (self.dev_milli_free >= pm) & (self.dev_mem_free >= pmem)
-        return static
+            node &= dev.sum(axis=1) >= req.gpu_count
+        elif k in ("fractional", "profile"):
+            node &= dev.any(axis=1)
+        return node, dev
+
+    def fits(self, req: Request, nodes: np.ndarray | None = None) -> np.ndarray:
+        """Node mask (over ``nodes``, default all) where ``req`` fits, from the per-signature cache."""
+        nodes = np.arange(len(self.node_ids)) if nodes is None else nodes
+        vals = self.cached_per_signature(self._feas_cache, shape_key(req), -1, np.int8,
+                                         lambda rows: self.node_fit(req, rows)[0], nodes)
+        return vals == 1
 
     def region_mask(self, regions: Iterable[str] | None) -> np.ndarray:
         if regions is None:
@@ -325,13 +443,7 @@ class ClusterState:
 
     def feasible(self, req: Request, regions: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(node mask, device mask) of where ``req`` fits right now."""
-        dev = self.device_fit(req)
-        node = (self.cpu_free >= req.cpu_milli) & (self.mem_free >= req.memory_mib)
-        k = req.kind
-        if k == "whole":
-            node &= dev.sum(axis=1) >= req.gpu_count
-        elif k in ("fractional", "profile"):
-            node &= dev.any(axis=1)
+        node, dev = self.node_fit(req)
         if regions is not None:
             node &= self.region_mask(regions)
         if req.labels:
@@ -406,6 +518,8 @@ class ClusterState:
         return self.apply(dec, allocation_id)
 
     def _touch(self, i: int) -> None:
+        self.changes += 1
+        self.sig[i] = self._signature(i)
         rows = np.array([i])
         if self.frag is not None:
             self.frag.recompute(rows)
@@ -416,6 +530,12 @@ class ClusterState:
         import copy as _copy
 
         return _copy.deepcopy(self)
+
+
+def shape_key(req: Request) -> tuple:
+    """What of a request decides where it fits and how it scores (not its region, labels or priority)."""
+    return (req.kind, req.cpu_milli, req.memory_mib, req.gpu_count, req.gpu_milli, req.gpu_memory_mib, req.profile,
+            req.models, req.vendors, req.min_gpu_memory_mib, req.min_fp16_tflops)
 
 
 def _tag(req: Request) -> int:
