@@ -79,6 +79,24 @@ def localstripe_webhook(localstripe_url: str, webhook_id: str, url: str, secret:
     urllib.request.urlopen(request, timeout=5).read()  # noqa: S310 — loopback only
 
 
+@pytest.fixture
+def webhooks_to(stripe_on):
+    """webhooks_to(url, copies=1): localstripe delivers every event ``copies`` times to ``url`` (one
+    endpoint per copy, ids a, b, c). Afterwards all three point nowhere, so no late delivery reaches a
+    later test's server."""
+
+    def register(url: str, copies: int = 1) -> None:
+        for index, webhook_id in enumerate("abc"):
+            localstripe_webhook(stripe_on, webhook_id, url if index < copies else _NOWHERE)
+
+    yield register
+    for webhook_id in "abc":
+        localstripe_webhook(stripe_on, webhook_id, _NOWHERE)
+
+
+_NOWHERE = "http://127.0.0.1:9/nowhere"  # the discard port: nothing listens, delivery fails at once
+
+
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
     """A Stripe-Signature header for ``payload``, computed the way Stripe (and localstripe) do."""
     import hashlib

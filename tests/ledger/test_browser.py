@@ -10,7 +10,7 @@ from apps.ledger.gateway import stripe_client
 from apps.ledger.models import Payment
 from tests.conftest import make_tenant
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.ledger.conftest import localstripe_webhook, wait_for
+from tests.ledger.conftest import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -48,10 +48,9 @@ def _sign_in(page: Page, live_server, user, organization) -> None:
                                "url": live_server.url}])
 
 
-def test_a_customer_tops_up_by_card_and_sees_the_wallet_credited(page: Page, live_server, stripe_on):
+def test_a_customer_tops_up_by_card_and_sees_the_wallet_credited(page: Page, live_server, webhooks_to):
     tenant = make_tenant(name="Browser Wallet")
-    for webhook_id in ("a", "b", "c"):
-        localstripe_webhook(stripe_on, webhook_id, f"{live_server.url}/stripe/webhook")
+    webhooks_to(f"{live_server.url}/stripe/webhook", copies=3)
     _sign_in(page, live_server, tenant.member, tenant.organization)
 
     page.goto("/wallet/")

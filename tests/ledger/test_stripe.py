@@ -13,7 +13,7 @@ from apps.ledger.payments import refund_create, top_up_create
 from apps.ledger.selectors import wallet_balance
 from apps.ledger.services import customer_charge
 from tests.conftest import make_tenant
-from tests.ledger.conftest import WEBHOOK_SECRET, event_body, localstripe_webhook, sign, wait_for
+from tests.ledger.conftest import WEBHOOK_SECRET, event_body, sign, wait_for
 
 
 def confirm_with_card(payment: Payment, card: str = "pm_card_visa"):
@@ -36,11 +36,10 @@ def top_up_event_deliveries(payment) -> int:
 
 @pytest.mark.slow
 def test_a_confirmed_top_up_whose_webhook_arrives_three_times_credits_the_wallet_once(
-        stripe_on, live_server, transactional_db):
+        stripe_on, webhooks_to, live_server, transactional_db):
     tenant = make_tenant(name="Webhook Customer")
     # Three endpoints at the same URL: localstripe signs and delivers every event three times.
-    for webhook_id in ("a", "b", "c"):
-        localstripe_webhook(stripe_on, webhook_id, f"{live_server.url}/stripe/webhook")
+    webhooks_to(f"{live_server.url}/stripe/webhook", copies=3)
 
     payment, created = top_up_create(actor=tenant.actor("member"), organization=tenant.organization,
                                      amount_fen=50_000)
@@ -76,13 +75,12 @@ def test_a_confirmed_top_up_whose_webhook_arrives_three_times_credits_the_wallet
 
 
 @pytest.mark.slow
-def test_a_declined_card_marks_the_top_up_failed_and_tells_the_customer(stripe_on, live_server, transactional_db):
+def test_a_declined_card_marks_the_top_up_failed_and_tells_the_customer(stripe_on, webhooks_to, live_server,
+                                                                        transactional_db):
     import stripe
 
     tenant = make_tenant(name="Declined Customer")
-    localstripe_webhook(stripe_on, "a", f"{live_server.url}/stripe/webhook")
-    for webhook_id in ("b", "c"):  # leave one delivery per event for this test
-        localstripe_webhook(stripe_on, webhook_id, "http://127.0.0.1:9/nowhere")
+    webhooks_to(f"{live_server.url}/stripe/webhook")
     payment, _ = top_up_create(actor=tenant.actor("member"), organization=tenant.organization, amount_fen=20_000)
 
     with contextlib.suppress(stripe.CardError):  # declined in the confirm call, or right after it
