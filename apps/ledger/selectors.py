@@ -20,6 +20,11 @@ class Balance:
     threshold_fen: int
 
     @property
+    def owed_fen(self) -> int:
+        """Postpaid: what the organization owes now (0 for a wallet)."""
+        return max(-self.balance_fen, 0)
+
+    @property
     def low(self) -> bool:
         return self.available_fen < self.threshold_fen
 

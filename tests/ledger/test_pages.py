@@ -162,3 +162,21 @@ def test_pages_need_a_login(client):
     for url in ("/wallet/", "/wallet/transactions/", "/wallet/payments/"):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_postpaid_organization_sees_its_credit_line_and_no_top_up(stripe_on, as_user, tenant):
+    from apps.ledger.services import ledger_profile_set
+    from apps.tenancy.access import Actor
+    from tests.factories import UserFactory
+
+    ledger_profile_set(actor=Actor(user=UserFactory(is_staff=True)), organization=tenant.organization,
+                       mode="postpaid", credit_limit_fen=100_000)
+    customer_charge(organization=tenant.organization, amount_fen=40_000, idempotency_key="u", memo="GPU")
+
+    client = as_user(tenant.owner, tenant.organization)
+    html = client.get("/wallet/").content.decode()
+    assert 'id="owed">¥400.00' in html and 'id="available">¥600.00' in html
+    assert 'id="top-up-form"' not in html
+    response = client.post("/wallet/top-up/", {"preset": "10000"})
+    assert response.status_code == 400 and "pays by invoice" in response.content.decode()
+    assert not Payment.objects.exists()
