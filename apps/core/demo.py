@@ -77,9 +77,27 @@ def demo_world_load() -> list[DemoLogin]:
                 Membership.objects.update_or_create(organization=organization, user=user,
                                                     defaults={"role": Role.OWNER})
                 Membership.objects.filter(organization=organization, user=staff).delete()
+        if kind == Organization.Kind.CUSTOMER:
+            _demo_wallet_credit(organization)
         logins.append(DemoLogin(persona, email, organization.name))
     logins.append(DemoLogin("platform staff", STAFF_EMAIL, None))
     return logins
+
+
+DEMO_WALLET_CREDIT_FEN = 200_000
+
+
+def _demo_wallet_credit(organization: Organization) -> None:
+    """¥2,000 of promotional credit, once, so the demo customer's work is not stopped for lack of funds
+    (top-ups need Stripe keys). Posted from platform revenue as a contra entry, like any promotion."""
+    from apps.ledger.models import Account, LedgerTransaction
+    from apps.ledger.services import account_get_or_create, platform_account, transaction_post
+
+    wallet = account_get_or_create(organization=organization, kind=Account.Kind.CUSTOMER_CASH)
+    transaction_post(idempotency_key=f"demo:welcome-credit:{organization.pk}", kind=LedgerTransaction.Kind.ADJUSTMENT,
+                     memo="Demo welcome credit", organization=organization,
+                     lines=[(platform_account(Account.Kind.PLATFORM_REVENUE), -DEMO_WALLET_CREDIT_FEN),
+                            (wallet, DEMO_WALLET_CREDIT_FEN)])
 
 
 # The simulated fleet `make run` starts: per provider cluster, how many nodes of which devices.

@@ -16,6 +16,15 @@ def test_loading_the_demo_world_twice_does_not_duplicate_anything():
     assert counts == (4, 3, 3)
 
 
+def test_the_demo_customer_starts_with_welcome_credit_once():
+    from apps.ledger.selectors import wallet_balance
+
+    demo_world_load()
+    call_command("seed_demo")
+    customer = Organization.objects.get(kind=Organization.Kind.CUSTOMER)
+    assert wallet_balance(organization=customer) == 200_000  # ¥2,000, credited once
+
+
 @pytest.mark.parametrize(("persona", "page_text"), [
     ("customer", "Book GPU slices"),
     ("provider", "enroll GPU nodes"),
