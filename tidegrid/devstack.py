@@ -64,7 +64,8 @@ def main() -> int:
     print("  Demo logins (e-mail / password):", flush=True)
     for line in seed.stdout.rstrip().splitlines():
         print("   " + line, flush=True)
-    print("  Simulated fleet: 6 GPU nodes of the demo provider (see Clusters in the provider login).", flush=True)
+    print("  Simulated fleet: the demo provider's GPU nodes (A100, Ascend 910B, H20, T4; see Clusters in the provider"
+          " login). Customers find them in the Market.", flush=True)
     print("  Press Ctrl-C to stop everything (web, worker, beat, agents, databases).", flush=True)
     print("=" * 72 + "\n", flush=True)
 
