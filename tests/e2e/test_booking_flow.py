@@ -5,25 +5,20 @@ running it and reporting back over HTTP."""
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
 from apps.billing.seed import price_book_seed
-from apps.catalog.models import Region
+from apps.catalog.models import Node, Region
 from apps.catalog.reference import reference_data_sync
 from apps.catalog.services import cluster_create
 from apps.telemetry.services import bootstrap_token_create
+from tests.agents.live import AgentFleet, wait_for
 from tests.conftest import make_tenant
 from tests.core.test_celery import celery_worker_process  # noqa: F401 — a real Celery worker process
-from tests.telemetry.test_agent_integration import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct-horse-battery-staple-42"
 SLOW = 90_000  # ms: placement by the worker, the agent's start and its reports
@@ -39,21 +34,11 @@ def shared_a100_fleet(live_server, tmp_path, celery_worker_process):  # noqa: F8
                              region=Region.objects.get(code="cn-shanghai"), kind="bare_metal",
                              gpu_sharing="fractional")
     _token, token = bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
-    agent = subprocess.Popen(
-        [sys.executable, "-m", "agents", "--server", live_server.url, "--token", token, "--devices", "simulated",
-         "--simulate-model", "NVIDIA A100-SXM4-80GB:2", "--runtime", "process", "--state-dir",
-         str(tmp_path / "agent"), "--hostname", "sh-a100s-01", "--interval", "0.5", "--backoff-cap", "0.5"],
-        cwd=ROOT, stdout=(tmp_path / "agent.log").open("a"), stderr=subprocess.STDOUT,
-    )
-    from apps.catalog.models import Node
-
+    fleet = AgentFleet(live_server.url, tmp_path)
+    fleet.start("sh-a100s-01", token, interval=0.5)
     wait_for(lambda: Node.objects.filter(hostname="sh-a100s-01").exists(), what="the agent to enroll")
     yield provider
-    agent.send_signal(signal.SIGTERM)
-    try:
-        agent.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        agent.kill()
+    fleet.close()
 
 
 def _submit(page: Page) -> None:
