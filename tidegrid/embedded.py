@@ -106,7 +106,8 @@ class EmbeddedPostgres:
         self._stop_stale()
         self.port = _free_port(54329)
         # TCP on loopback only; no unix socket, so long checkout paths never hit the 107-byte limit.
-        options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c full_page_writes=off"
+        # max_connections: the concurrency tests race 100+ connections of their own at once.
+        options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c full_page_writes=off -c max_connections=300"
         pg_ctl(
             ["-w", "-t", "60", "-o", options, "-l", str(self.datadir / "server.log"), "start"],
             pgdata=self.datadir,
