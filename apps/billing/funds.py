@@ -19,9 +19,11 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.booking.lifecycle import FINAL
 from apps.booking.models import Workload
+from apps.core.reasons import Reason
 from apps.tenancy.models import Membership, Organization, Role
 
 from .models import BillingProfile, UsageRecord
@@ -79,8 +81,9 @@ def workloads_stop_for_funds(*, organization: Organization, since: datetime, now
 
     live = Workload.objects.filter(organization=organization, billing_mode__in=STOPPED_FOR_FUNDS).exclude(
         state__in=[*FINAL, Workload.State.STOPPING])
-    reason = _("the prepaid wallet ran out of funds at %(since)s and was not topped up within the grace "
-               "period; top up, then start it again") % {"since": timezone.localtime(since).strftime("%Y-%m-%d %H:%M")}
+    reason = Reason(gettext_noop("the prepaid wallet ran out of funds at %(since)s and was not topped up within "
+                                 "the grace period; top up, then start it again"),
+                    since=timezone.localtime(since).strftime("%Y-%m-%d %H:%M"))
     count = 0
     for workload in live:
         with transaction.atomic():

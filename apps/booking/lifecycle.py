@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.reasons import reason_data
+
 from .models import Workload, WorkloadEvent
 
 S = Workload.State
@@ -52,5 +54,6 @@ def workload_transition(*, workload: Workload, to_state: str, reason: str = "") 
         workload.placed_at = None
         fields.append("placed_at")
     workload.save(update_fields=fields)
-    WorkloadEvent.objects.create(workload=workload, from_state=previous, to_state=to_state, reason=reason)
+    WorkloadEvent.objects.create(workload=workload, from_state=previous, to_state=to_state, reason=reason,
+                                 reason_data=reason_data(reason))
     return workload

@@ -109,6 +109,8 @@ class WorkloadEvent(models.Model):
     from_state = models.CharField(max_length=12, choices=Workload.State.choices, blank=True)
     to_state = models.CharField(max_length=12, choices=Workload.State.choices)
     reason = models.TextField(blank=True)
+    # The reason's message id and parameters (apps.core.reasons), so pages show it in the reader's language.
+    reason_data = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -57,6 +57,7 @@ class WorkloadDetail:
     queue_position: int | None        # 1 = next to be placed in its region; None unless waiting in the queue
     pending_reason: str
     status_reason: str                # the latest event's reason: why it is in its state
+    status_reason_data: dict          # its message id and parameters, to show it in the reader's language
     restarts: int
     image: Image | None
     connection: dict[str, Any] = field(default_factory=dict)
@@ -80,7 +81,8 @@ def workload_detail_context(*, workload: Workload, with_queue: bool = True) -> W
         workload=workload, events=events, allocations=[_placement(a) for a in allocations], run=run,
         queue_position=queue_position(workload=workload) if with_queue else None,
         pending_reason=workload.pending_reason,
-        status_reason=events[-1].reason if events else "", restarts=workload.restarts,
+        status_reason=events[-1].reason if events else "",
+        status_reason_data=events[-1].reason_data if events else {}, restarts=workload.restarts,
         image=image_get(workload.image) if workload.image else None,
         connection=run.connection if run and run.state in ("starting", "running") else {},
         exit_code=run.exit_code if run else None, log_tail=run.log_tail if run else "",

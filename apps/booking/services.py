@@ -15,8 +15,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.audit.services import audit_record
+from apps.core.reasons import Reason, reason_data
 from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
 
@@ -135,7 +137,8 @@ def workload_stop(*, actor: Actor, workload: Workload) -> Workload:
     """Stop a workload: a pending one at once; a placed or running one through its agent."""
     require_role(actor, workload.organization_id, Role.MEMBER,
                  _("Members, admins and owners can stop workloads; viewers cannot."))
-    return _stop(workload=workload, actor=actor, reason=_("stop requested by %(who)s") % {"who": actor.label})
+    return _stop(workload=workload, actor=actor,
+                 reason=Reason(gettext_noop("stop requested by %(who)s"), who=actor.label))
 
 
 @transaction.atomic
@@ -153,7 +156,8 @@ def _stop(*, workload: Workload, actor: Actor | None, reason: str) -> Workload:
                  target=workload, details={"name": workload.name, "state": workload.state, "reason": reason})
     if workload.state == Workload.State.PENDING:
         return workload_transition(workload=workload, to_state=Workload.State.STOPPED,
-                                   reason=_("%(reason)s; stopped before it was placed") % {"reason": reason})
+                                   reason=Reason(gettext_noop("%(reason)s; stopped before it was placed"),
+                                                 reason=reason))
     workload = workload_transition(workload=workload, to_state=Workload.State.STOPPING, reason=reason)
     # By name: scheduling (which owns allocations and assignments) depends on booking.
     transaction.on_commit(lambda: current_app.send_task("scheduling.stop_workload", args=[str(workload.pk)]))
@@ -185,7 +189,7 @@ def workload_restart(*, actor: Actor, workload: Workload) -> Workload:
     workload.pending_reason = reservation_pending_reason(workload) if waits_for_window(workload) else ""
     workload.save(update_fields=["restarts", "auto_restarts", "pending_reason"])
     workload = workload_transition(workload=workload, to_state=Workload.State.PENDING,
-                                   reason=_("restarted by %(who)s") % {"who": actor.label})
+                                   reason=Reason(gettext_noop("restarted by %(who)s"), who=actor.label))
     audit_record(actor=actor, action="workload.restarted", organization=workload.organization_id, target=workload,
                  details={"name": workload.name, "restarts": workload.restarts})
     _queue_placement(workload)
@@ -208,29 +212,30 @@ def workload_requeue_lost(*, workload: Workload, node_label: str, lost_at) -> Wo
     if again and workload.billing_mode == Workload.BillingMode.RESERVED and workload.window_end <= timezone.now():
         again = False
     if again:
-        reason = _("node %(node)s stopped reporting at %(time)s; re-placing on another node") % {
-            "node": node_label, "time": when}
+        reason = Reason(gettext_noop("node %(node)s stopped reporting at %(time)s; re-placing on another node"),
+                        node=node_label, time=when)
     elif not workload.restartable or workload.state == Workload.State.STOPPING:
-        reason = _("node %(node)s stopped reporting at %(time)s; the work on it is lost. It is not restarted "
-                   "automatically: restart it when you are ready.") % {"node": node_label, "time": when}
+        reason = Reason(gettext_noop("node %(node)s stopped reporting at %(time)s; the work on it is lost. It is "
+                                     "not restarted automatically: restart it when you are ready."),
+                        node=node_label, time=when)
     else:
-        reason = _("node %(node)s stopped reporting at %(time)s; the work on it is lost. It was already "
-                   "re-placed %(count)d times in a row, so it stays lost: restart it when you are ready.") % {
-            "node": node_label, "time": when, "count": workload.auto_restarts}
+        reason = Reason(gettext_noop("node %(node)s stopped reporting at %(time)s; the work on it is lost. It was "
+                                     "already re-placed %(count)d times in a row, so it stays lost: restart it "
+                                     "when you are ready."), node=node_label, time=when, count=workload.auto_restarts)
     if workload.state != Workload.State.LOST:
         workload = workload_transition(workload=workload, to_state=Workload.State.LOST, reason=reason)
     else:  # already lost (the transition recorded the generic reason): say what happens now
         WorkloadEvent.objects.create(workload=workload, from_state=Workload.State.LOST,
-                                     to_state=Workload.State.LOST, reason=reason)
+                                     to_state=Workload.State.LOST, reason=reason, reason_data=reason_data(reason))
     if not again:
         return workload
     workload.restarts += 1
     workload.auto_restarts += 1
     workload.pending_reason = ""
     workload.save(update_fields=["restarts", "auto_restarts", "pending_reason"])
-    workload = workload_transition(workload=workload, to_state=Workload.State.PENDING, reason=_(
-        "automatic restart %(n)d of at most %(limit)d after its node was lost") % {
-        "n": workload.auto_restarts, "limit": limit})
+    workload = workload_transition(workload=workload, to_state=Workload.State.PENDING, reason=Reason(
+        gettext_noop("automatic restart %(n)d of at most %(limit)d after its node was lost"),
+        n=workload.auto_restarts, limit=limit))
     audit_record(actor=None, action="workload.requeued", organization=workload.organization_id, target=workload,
                  details={"name": workload.name, "node": node_label, "auto_restarts": workload.auto_restarts})
     _queue_placement(workload)
@@ -259,10 +264,10 @@ def workload_reservation_extend(*, actor: Actor, workload: Workload, window_end)
     previous = workload.window_end
     workload.window_end = window_end
     workload.save(update_fields=["window_end"])
+    reason = Reason(gettext_noop("reservation extended from %(old)s to %(new)s by %(who)s"),
+                    old=_local(workload, previous), new=_local(workload, window_end), who=actor.label)
     WorkloadEvent.objects.create(workload=workload, from_state=workload.state, to_state=workload.state,
-                                 reason=_("reservation extended from %(old)s to %(new)s by %(who)s") % {
-                                     "old": _local(workload, previous), "new": _local(workload, window_end),
-                                     "who": actor.label})
+                                 reason=reason, reason_data=reason_data(reason))
     audit_record(actor=actor, action="workload.reservation_extended", organization=workload.organization_id,
                  target=workload, details={"name": workload.name, "from": previous.isoformat(),
                                            "to": window_end.isoformat()})
@@ -277,7 +282,7 @@ def reservations_end(*, now=None) -> int:
     count = 0
     for workload in ended:
         with transaction.atomic():
-            _stop(workload=workload, actor=None, reason=_("the reserved window ended at %(end)s") % {
-                "end": _local(workload, workload.window_end)})
+            _stop(workload=workload, actor=None, reason=Reason(gettext_noop("the reserved window ended at %(end)s"),
+                                                                 end=_local(workload, workload.window_end)))
         count += 1
     return count

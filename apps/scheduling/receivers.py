@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.booking.lifecycle import FINAL, can_transition, workload_transition
 from apps.booking.models import Workload
 from apps.booking.services import workload_requeue_lost
 from apps.catalog.models import Node
+from apps.core.reasons import Reason
 from apps.telemetry.models import Assignment
 from apps.telemetry.signals import assignment_state_changed
 
@@ -56,5 +57,5 @@ def _lost(workload: Workload, assignment: Assignment) -> None:
 
 def _reason(assignment: Assignment) -> str:
     if assignment.exit_code is not None:
-        return _("exit code %(code)d") % {"code": assignment.exit_code}
+        return Reason(gettext_noop("exit code %(code)d"), code=assignment.exit_code)
     return ""

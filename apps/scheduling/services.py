@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
 from apps.booking.selectors import image_vendors, placement_queue
 from apps.catalog.models import Cluster, Device, Node, RegionLatency
+from apps.core.reasons import Reason
 from apps.telemetry.models import Assignment
 from apps.telemetry.services import assignment_create, assignment_stop
 from workers.placement import (
@@ -165,7 +167,8 @@ def place_pending(*, region_code: str, policy: str = DEFAULT_POLICY, batch: int 
                 snapshot.state.apply(member)
             node_names = ", ".join(snapshot.nodes[m.node_id].hostname for m in members)
             workload = workload_transition(workload=workload, to_state=Workload.State.PLACED,
-                                           reason=f"placed on {node_names} by the {policy} policy")
+                                           reason=Reason(gettext_noop("placed on %(nodes)s by the %(policy)s policy"),
+                                                         nodes=node_names, policy=policy))
             PlacementDecision.objects.create(
                 workload=workload, region=region_code, policy=policy, outcome=PlacementDecision.Outcome.PLACED,
                 node=snapshot.nodes[members[0].node_id], score=_jsonable(members[0].score))

@@ -148,3 +148,20 @@ def test_a_stopped_workload_runs_again_from_its_page(as_user, customer):
     client.post(reverse("booking:workload_restart", args=[workload.pk]))
     workload.refresh_from_db()
     assert workload.state == Workload.State.PENDING
+
+
+def test_the_timeline_speaks_the_readers_language_whoever_wrote_it(client, customer, provider, cluster):
+    enroll_node(provider, cluster, "t4-zh", count=1)
+    workload = pending_workload(customer)
+    place_pending(region_code="cn-shanghai")  # written by the scheduler, in English
+    client.force_login(customer.member)
+    client.post(reverse("booking:workload_stop", args=[workload.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    event = workload.events.get(to_state=Workload.State.STOPPING)
+    assert event.reason == f"stop requested by {customer.member.email}"  # stored in English
+    chinese = client.get(reverse("booking:workload_detail", args=[workload.pk]),
+                         HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"由 {customer.member.email} 请求停止" in chinese
+    assert "已由 tidal 策略放置到 t4-zh" in chinese
+    english = client.get(reverse("booking:workload_detail", args=[workload.pk]),
+                         HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "placed on t4-zh by the tidal policy" in english
