@@ -48,8 +48,8 @@ def workload_transition(*, workload: Workload, to_state: str, reason: str = "") 
     workload.state = to_state
     fields = ["state"]
     if to_state == S.PLACED:
-        workload.placed_at, workload.pending_reason = timezone.now(), ""
-        fields += ["placed_at", "pending_reason"]
+        workload.placed_at = timezone.now()
+        fields += ["placed_at", *workload.pending_reasons_set([])]
     elif to_state == S.PENDING:
         workload.placed_at = None
         fields.append("placed_at")

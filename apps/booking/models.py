@@ -74,6 +74,8 @@ class Workload(models.Model):
         help_text=_("re-placements after a lost node since the customer last started it"))
 
     pending_reason = models.TextField(_("why pending"), blank=True)
+    # The same reasons as message ids and parameters (apps.core.reasons), for pages in either language.
+    pending_reason_data = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     placed_at = models.DateTimeField(null=True, blank=True)
 
@@ -95,6 +97,13 @@ class Workload(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def pending_reasons_set(self, reasons: list[str]) -> list[str]:
+        """Record why it waits (English text, and message data for translation); returns the fields to save."""
+        self.pending_reason = "; ".join(reasons)
+        self.pending_reason_data = [reason.as_data() if hasattr(reason, "as_data") else {"text": str(reason)}
+                                    for reason in reasons]
+        return ["pending_reason", "pending_reason_data"]
 
     def clean(self) -> None:
         from .validation import workload_validate

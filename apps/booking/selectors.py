@@ -56,6 +56,7 @@ class WorkloadDetail:
     run: RunView | None
     queue_position: int | None        # 1 = next to be placed in its region; None unless waiting in the queue
     pending_reason: str
+    pending_reason_data: list         # the same as message ids and parameters (apps.core.reasons)
     status_reason: str                # the latest event's reason: why it is in its state
     status_reason_data: dict          # its message id and parameters, to show it in the reader's language
     restarts: int
@@ -80,7 +81,7 @@ def workload_detail_context(*, workload: Workload, with_queue: bool = True) -> W
     return WorkloadDetail(
         workload=workload, events=events, allocations=[_placement(a) for a in allocations], run=run,
         queue_position=queue_position(workload=workload) if with_queue else None,
-        pending_reason=workload.pending_reason,
+        pending_reason=workload.pending_reason, pending_reason_data=workload.pending_reason_data,
         status_reason=events[-1].reason if events else "",
         status_reason_data=events[-1].reason_data if events else {}, restarts=workload.restarts,
         image=image_get(workload.image) if workload.image else None,

@@ -46,7 +46,7 @@ def workload_submit(*, actor: Actor, organization: Organization, restartable: bo
     _spec_apply_image(workload)
     quota_check(organization=organization, gpu_count=workload.gpu_count, slices=_slices(workload))
     if waits_for_window(workload):
-        workload.pending_reason = reservation_pending_reason(workload)
+        workload.pending_reasons_set([reservation_pending_reason(workload)])
     workload.save()
     audit_record(actor=actor, action="workload.submitted", organization=organization, target=workload,
                  details={"name": workload.name, "region": workload.preferred_region.code})
@@ -77,8 +77,9 @@ def _local(workload: Workload, moment, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     return moment.astimezone(zone).strftime(fmt)
 
 
-def reservation_pending_reason(workload: Workload) -> str:
-    return _("reserved from %(start)s — waiting for the window") % {"start": _local(workload, workload.window_start)}
+def reservation_pending_reason(workload: Workload) -> Reason:
+    return Reason(gettext_noop("reserved from %(start)s — waiting for the window"),
+                  start=_local(workload, workload.window_start))
 
 
 # --- quotas ----------------------------------------------------------------------------------------
@@ -186,8 +187,8 @@ def workload_restart(*, actor: Actor, workload: Workload) -> Workload:
     quota_check(organization=workload.organization, gpu_count=workload.gpu_count, slices=_slices(workload))
     workload.restarts += 1
     workload.auto_restarts = 0
-    workload.pending_reason = reservation_pending_reason(workload) if waits_for_window(workload) else ""
-    workload.save(update_fields=["restarts", "auto_restarts", "pending_reason"])
+    fields = workload.pending_reasons_set([reservation_pending_reason(workload)] if waits_for_window(workload) else [])
+    workload.save(update_fields=["restarts", "auto_restarts", *fields])
     workload = workload_transition(workload=workload, to_state=Workload.State.PENDING,
                                    reason=Reason(gettext_noop("restarted by %(who)s"), who=actor.label))
     audit_record(actor=actor, action="workload.restarted", organization=workload.organization_id, target=workload,
@@ -231,8 +232,8 @@ def workload_requeue_lost(*, workload: Workload, node_label: str, lost_at) -> Wo
         return workload
     workload.restarts += 1
     workload.auto_restarts += 1
-    workload.pending_reason = ""
-    workload.save(update_fields=["restarts", "auto_restarts", "pending_reason"])
+    fields = workload.pending_reasons_set([])
+    workload.save(update_fields=["restarts", "auto_restarts", *fields])
     workload = workload_transition(workload=workload, to_state=Workload.State.PENDING, reason=Reason(
         gettext_noop("automatic restart %(n)d of at most %(limit)d after its node was lost"),
         n=workload.auto_restarts, limit=limit))

@@ -37,8 +37,16 @@ class Reason(str):
 
 
 def reason_data(reason: str) -> dict:
-    """What to store beside the text: the message id and parameters, or {} for plain text."""
-    return reason.as_data() if isinstance(reason, Reason) else {}
+    """What to store beside the text: the message id and parameters, or {} for plain text. Any ``str``
+    with ``as_data`` qualifies (the placement engine's ``Why`` is one, without importing Django)."""
+    return reason.as_data() if hasattr(reason, "as_data") else {}
+
+
+def reasons_localize(items: list[dict] | None, *, fallback: str = "") -> str:
+    """Several reasons (why a workload waits), each in the active language, joined like the stored text."""
+    if not items:
+        return fallback
+    return "; ".join(item["text"] if "text" in item else reason_localize(item) for item in items)
 
 
 def reason_localize(data: dict | None, *, fallback: str = "") -> str:

@@ -218,13 +218,12 @@ def _allocate(workload: Workload, member, snapshot: FleetSnapshot) -> None:
 
 
 def _record_unschedulable(workload: Workload, region_code: str, policy: str, reasons: list[str]) -> None:
-    reason = "; ".join(reasons) or "no node can hold this request"
-    if workload.pending_reason == reason:
+    reasons = reasons or [Reason(gettext_noop("no node can hold this request"))]
+    if workload.pending_reason == "; ".join(reasons):
         return  # the beat sweep retries every 15 s: record a decision only when the answer changes
     PlacementDecision.objects.create(workload=workload, region=region_code, policy=policy,
-                                     outcome=PlacementDecision.Outcome.UNSCHEDULABLE, reasons=reasons)
-    workload.pending_reason = reason
-    workload.save(update_fields=["pending_reason"])
+                                     outcome=PlacementDecision.Outcome.UNSCHEDULABLE, reasons=[str(r) for r in reasons])
+    workload.save(update_fields=workload.pending_reasons_set(reasons))
 
 
 @transaction.atomic

@@ -165,3 +165,19 @@ def test_the_timeline_speaks_the_readers_language_whoever_wrote_it(client, custo
     english = client.get(reverse("booking:workload_detail", args=[workload.pk]),
                          HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "placed on t4-zh by the tidal policy" in english
+
+
+def test_why_it_waits_is_shown_in_the_readers_language(client, customer, provider, cluster):
+    enroll_node(provider, cluster, "t4-only", count=1)
+    waiting = pending_workload(customer, accelerator_models=["nvidia-h100-80gb"])
+    place_pending(region_code="cn-shanghai")
+    waiting.refresh_from_db()
+    assert waiting.pending_reason == ("no device in cn-shanghai matches the request "
+                                      "(a device with 500 milli and 4096 MiB among nvidia-h100-80gb)")
+    client.force_login(customer.member)
+    chinese = client.get(reverse("booking:workload_detail", args=[waiting.pk]),
+                         HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert ("cn-shanghai 没有符合请求的卡"
+            "（一张有 500 毫卡算力和 4096 MiB 显存的卡（型号限 nvidia-h100-80gb））") in chinese
+    listing = client.get(reverse("booking:workload_list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "cn-shanghai 没有符合请求的卡" in listing

@@ -38,7 +38,7 @@ HOW_TO_FIX = ("run `make messages`, translate the new entries in locale/zh_Hans/
               "then `make messages` again to compile")
 
 # Where the project's own translatable text lives, and which files makemessages reads there (django domain).
-SOURCE_DIRS = ("apps", "tidegrid", "templates")
+SOURCE_DIRS = ("apps", "tidegrid", "templates", "workers")
 TEMPLATE_SUFFIXES = {".html", ".txt"}
 SKIPPED_DIRS = {"__pycache__", "node_modules"}
 

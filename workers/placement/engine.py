@@ -10,6 +10,31 @@ import numpy as np
 
 from .model import MILLI, Decision, GangDecision, Request, Unschedulable
 from .policies import DEFAULT_POLICY, choose
+from .reasons import (
+    ALL_BUSY,
+    AMONG,
+    ANY_REGION,
+    CPU_ONLY,
+    ELSEWHERE,
+    FROM_VENDORS,
+    GANG,
+    HOST_SHORT,
+    MIN_MEMORY,
+    MIN_TFLOPS,
+    NO_LABELS,
+    NO_MATCH,
+    NO_ROOM,
+    NO_VICTIMS,
+    PROFILE,
+    PROFILE_FREE,
+    SLICE,
+    SLICE_FREE,
+    SLICE_MEM,
+    SLICE_MEM_FREE,
+    WHOLE,
+    WHOLE_FREE,
+    Why,
+)
 from .state import ClusterState
 
 MAX_EXACT_VICTIMS = 12  # exhaustive smallest-victim-set search up to this many candidates per node
@@ -116,7 +141,7 @@ def decide_gang(state: ClusterState, req: Request, policy: str = DEFAULT_POLICY,
         for j in range(req.gang_size):
             d = decide(state, member, policy, latency=latency, rng=rng, preemption=False)
             if not d:
-                head = f"gang of {req.gang_size}: only {j} member(s) fit at once; nothing placed"
+                head = Why(GANG, size=req.gang_size, placed=j)
                 return Unschedulable(req, [head, *d.reasons])
             state.apply(d)
             placed.append(d)
@@ -230,69 +255,70 @@ def _preempt(state, req, regions, policy, region, overflow):
 
 
 # --- reasons ----------------------------------------------------------------------------------------------
-def describe(req: Request) -> str:
+def describe(req: Request, *, free: bool = True) -> Why:
+    """What the request needs, e.g. "a device with 470 milli free among nvidia-t4"."""
     k = req.kind
-    models = "/".join(req.models) if req.models else None
-    what = {"whole": f"{req.gpu_count} free whole device(s)",
-            "fractional": f"a device with {req.gpu_milli} milli" + (
-                f" and {req.gpu_memory_mib} MiB" if req.gpu_memory_mib else "") + " free",
-            "profile": f"a device with a free {req.profile} slice",
-            "cpu": "room"}[k]
-    if models:
-        what += f" among {models}"
+    if k == "whole":
+        what = Why(WHOLE_FREE if free else WHOLE, n=req.gpu_count)
+    elif k == "fractional" and req.gpu_memory_mib:
+        what = Why(SLICE_MEM_FREE if free else SLICE_MEM, milli=req.gpu_milli, mem=req.gpu_memory_mib)
+    elif k == "fractional":
+        what = Why(SLICE_FREE if free else SLICE, milli=req.gpu_milli)
+    elif k == "profile":
+        what = Why(PROFILE_FREE if free else PROFILE, profile=req.profile)
+    else:
+        what = Why(CPU_ONLY)
+    if req.models:
+        what = Why(AMONG, what=what, models="/".join(req.models))
     if req.vendors:
-        what += f" from {'/'.join(req.vendors)}"
+        what = Why(FROM_VENDORS, what=what, vendors="/".join(req.vendors))
     if req.min_gpu_memory_mib:
-        what += f" with >= {req.min_gpu_memory_mib} MiB"
+        what = Why(MIN_MEMORY, what=what, mem=req.min_gpu_memory_mib)
     if req.min_fp16_tflops:
-        what += f" with >= {req.min_fp16_tflops:g} FP16 TFLOPS"
+        what = Why(MIN_TFLOPS, what=what, tflops=f"{req.min_fp16_tflops:g}")
     return what
 
 
-def explain(state: ClusterState, req: Request, region_lists) -> list[str]:
+def explain(state: ClusterState, req: Request, region_lists) -> list[Why]:
     """Human-readable reasons why ``req`` does not fit anywhere it may go."""
     allowed: list[str] | None = None
     if region_lists and region_lists[0] is not None:
         allowed = sorted({r for g in region_lists if g for r in g})
-    where = ", ".join(allowed) if allowed else "any region"
+    where = ", ".join(allowed) if allowed else Why(ANY_REGION)
     node_ok, dev_ok = state.feasible(req)
     static = state.static_device_mask(req)
     in_scope = state.region_mask(allowed) & state.label_mask(req.labels)
-    reasons = []
+    reasons: list[Why] = []
     what = describe(req)
     cpu_ok = state.cpu_free >= req.cpu_milli
     mem_ok = state.mem_free >= req.memory_mib
     if req.kind != "cpu":
         n_static = int(static[in_scope].sum())
         if n_static == 0:
-            reasons.append(f"no device in {where} matches the request ({what.split(' free', 1)[0]})")
+            reasons.append(Why(NO_MATCH, where=where, what=describe(req, free=False)))
         else:
             if req.kind == "whole":
                 dev_nodes = (dev_ok.sum(axis=1) >= req.gpu_count) & in_scope
             else:
                 dev_nodes = dev_ok.any(axis=1) & in_scope
             if not dev_nodes.any():
-                reasons.append(f"no node in {where} has {what} ({n_static} matching devices, all too busy)")
+                reasons.append(Why(ALL_BUSY, where=where, what=what, n=n_static))
             else:
-                n = int(dev_nodes.sum())
-                reasons.append(f"{n} node(s) in {where} have {what}, but "
-                               f"{int((dev_nodes & ~cpu_ok).sum())} lack {req.cpu_milli} milli CPU and "
-                               f"{int((dev_nodes & ~mem_ok).sum())} lack {req.memory_mib} MiB memory")
+                reasons.append(Why(HOST_SHORT, n=int(dev_nodes.sum()), where=where, what=what,
+                                   no_cpu=int((dev_nodes & ~cpu_ok).sum()), cpu=req.cpu_milli,
+                                   no_mem=int((dev_nodes & ~mem_ok).sum()), mem=req.memory_mib))
     else:
-        reasons.append(f"no node in {where} has {req.cpu_milli} milli CPU and {req.memory_mib} MiB memory free "
-                       f"({int((cpu_ok & in_scope).sum())} have the CPU, {int((mem_ok & in_scope).sum())} the memory)")
+        reasons.append(Why(NO_ROOM, where=where, cpu=req.cpu_milli, mem=req.memory_mib,
+                           cpu_ok=int((cpu_ok & in_scope).sum()), mem_ok=int((mem_ok & in_scope).sum())))
     if req.labels and not state.label_mask(req.labels).any():
-        reasons.append("no node carries the labels " + ", ".join(f"{k}={v}" for k, v in req.labels))
+        reasons.append(Why(NO_LABELS, labels=", ".join(f"{k}={v}" for k, v in req.labels)))
     if allowed is not None:
-        elsewhere = []
         for r in state.regions:
             if r in allowed:
                 continue
             n = int((node_ok & state.region_mask([r])).sum())
             if n:
-                elsewhere.append(f"{n} would fit in {r}")
-        if elsewhere:
-            reasons.append("; ".join(elsewhere) + " (not allowed for this request)")
+                reasons.append(Why(ELSEWHERE, n=n, region=r))
     if req.priority:
-        reasons.append(f"no set of preemptible workloads below priority {req.priority} frees enough room")
+        reasons.append(Why(NO_VICTIMS, priority=req.priority))
     return reasons
