@@ -101,8 +101,9 @@ class Workload(models.Model):
     def pending_reasons_set(self, reasons: list[str]) -> list[str]:
         """Record why it waits (English text, and message data for translation); returns the fields to save."""
         self.pending_reason = "; ".join(reasons)
-        self.pending_reason_data = [reason.as_data() if hasattr(reason, "as_data") else {"text": str(reason)}
-                                    for reason in reasons]
+        from apps.core.reasons import reason_data
+
+        self.pending_reason_data = [reason_data(reason) or {"text": str(reason)} for reason in reasons]
         return ["pending_reason", "pending_reason_data"]
 
     def clean(self) -> None:

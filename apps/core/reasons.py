@@ -14,32 +14,18 @@ Parameters may themselves be Reasons (a stop reason inside "…; stopped before 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext
 
+from workers.placement.reasons import Why
 
-class Reason(str):
-    """English text that remembers the message id and parameters it was made from."""
-
-    msgid: str
-    params: dict[str, Any]
-
-    def __new__(cls, msgid: str, **params: Any) -> Reason:
-        text = msgid % {k: str(v) if isinstance(v, Reason) else v for k, v in params.items()} if params else msgid
-        obj = super().__new__(cls, text)
-        obj.msgid, obj.params = msgid, params
-        return obj
-
-    def as_data(self) -> dict:
-        return {"msgid": self.msgid,
-                "params": {k: v.as_data() if isinstance(v, Reason) else v for k, v in self.params.items()}}
+# One class serves both sides: the placement engine (which cannot import Django) defines it, and the
+# platform's reasons are the same kind of object, so pages translate both the same way.
+Reason = Why
 
 
 def reason_data(reason: str) -> dict:
-    """What to store beside the text: the message id and parameters, or {} for plain text. Any ``str``
-    with ``as_data`` qualifies (the placement engine's ``Why`` is one, without importing Django)."""
-    return reason.as_data() if hasattr(reason, "as_data") else {}
+    """What to store beside the text: the message id and parameters, or {} for plain text."""
+    return reason.as_data() if isinstance(reason, Reason) else {}
 
 
 def reasons_localize(items: list[dict] | None, *, fallback: str = "") -> str:
