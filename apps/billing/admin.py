@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.tenancy.access import Actor
 
 from . import services
@@ -85,19 +86,8 @@ class BillingProfileAdmin(admin.ModelAdmin):
                                      volume_scheme=obj.volume_scheme)
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(UsageRecord)
-class UsageRecordAdmin(_ReadOnly):
+class UsageRecordAdmin(ReadOnlyAdmin):
     list_display = ["workload", "organization", "started_at", "ended_at", "cost_fen", "charged_fen", "settled"]
     list_filter = ["settled", "billing_mode"]
 
@@ -115,6 +105,6 @@ class InvoiceLineInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(_ReadOnly):
+class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ["number", "customer_name", "period_start", "total_fen", "outstanding_fen"]
     inlines = [InvoiceLineInline]

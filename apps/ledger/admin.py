@@ -4,21 +4,11 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext as _
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.tenancy.access import Actor
 
 from .models import Account, Entry, LedgerProfile, LedgerTransaction, Payment, Refund, StripeEvent
 from .services import fen_display, ledger_profile_set
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LedgerProfileForm(forms.ModelForm):
