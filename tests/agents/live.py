@@ -106,3 +106,27 @@ class AgentFleet:
                 if pid and entry.get("finished_at") is None:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.killpg(pid, signal.SIGKILL)
+
+
+def shanghai_shared_a100(*, server_url: str, state_root: Path, hostname: str, interval: float = 0.3):
+    """The stack most end-to-end tests need: reference data and prices (transactional tests start from an
+    emptied database), a provider's Shanghai cluster selling fractional A100 slices, and one real agent
+    enrolled on it. Returns (provider tenant, fleet); the caller closes the fleet."""
+    from apps.billing.seed import price_book_seed
+    from apps.catalog.models import Node, Region
+    from apps.catalog.reference import reference_data_sync
+    from apps.catalog.services import cluster_create
+    from apps.telemetry.services import bootstrap_token_create
+    from tests.conftest import make_tenant
+
+    reference_data_sync()
+    price_book_seed()
+    provider = make_tenant(kind="provider", name="Lingang Compute")
+    cluster = cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="AZ-2",
+                             region=Region.objects.get(code="cn-shanghai"), kind="bare_metal",
+                             gpu_sharing="fractional")
+    _token, token = bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
+    fleet = AgentFleet(server_url, state_root)
+    fleet.start(hostname, token, interval=interval)
+    wait_for(lambda: Node.objects.filter(hostname=hostname, last_seq__gte=1).exists(), what="the agent to report")
+    return provider, fleet

@@ -10,15 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from apps.billing.seed import price_book_seed
 from apps.booking.models import IdempotencyKey, Workload
-from apps.catalog.models import Device, Node, Region
+from apps.catalog.models import Device
 from apps.catalog.reference import reference_data_sync
-from apps.catalog.services import cluster_create
-from apps.telemetry.services import bootstrap_token_create
 from apps.tenancy.models import Role
 from apps.tenancy.services import api_key_create
-from tests.agents.live import AgentFleet, http, wait_for
+from tests.agents.live import http, shanghai_shared_a100, wait_for
 from tests.conftest import make_tenant
 from tests.core.test_celery import celery_worker_process  # noqa: F401 — a real Celery worker process
 
@@ -35,16 +32,7 @@ def _customer_key(name: str):
 @pytest.fixture
 def stack(live_server, tmp_path, celery_worker_process):  # noqa: F811
     """A Shanghai cluster selling fractional A100 slices with one real agent, and a customer's API key."""
-    reference_data_sync()  # transactional tests start from an emptied database
-    price_book_seed()
-    provider = make_tenant(kind="provider", name="Lingang Compute")
-    cluster = cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="AZ-1",
-                             region=Region.objects.get(code="cn-shanghai"), kind="bare_metal",
-                             gpu_sharing="fractional")
-    _token, token = bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
-    fleet = AgentFleet(live_server.url, tmp_path)
-    fleet.start("sh-a100-01", token, interval=0.3)
-    wait_for(lambda: Node.objects.filter(hostname="sh-a100-01", last_seq__gte=1).exists(), what="the agent")
+    _provider, fleet = shanghai_shared_a100(server_url=live_server.url, state_root=tmp_path, hostname="sh-a100-01")
     customer, key = _customer_key("Flow Robotics")
     base = f"{live_server.url}/api/v1/organizations/{customer.organization.id}/workloads/"
     yield SimpleNamespace(key=key, base=base, customer=customer)

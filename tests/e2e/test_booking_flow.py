@@ -10,13 +10,8 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from apps.billing.seed import price_book_seed
-from apps.catalog.models import Node, Region
-from apps.catalog.reference import reference_data_sync
-from apps.catalog.services import cluster_create
-from apps.telemetry.services import bootstrap_token_create
-from tests.agents.live import AgentFleet, wait_for
-from tests.conftest import make_tenant
+from apps.catalog.models import Region
+from tests.agents.live import shanghai_shared_a100
 from tests.core.test_celery import celery_worker_process  # noqa: F401 — a real Celery worker process
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -27,16 +22,8 @@ SLOW = 90_000  # ms: placement by the worker, the agent's start and its reports
 @pytest.fixture
 def shared_a100_fleet(live_server, tmp_path, celery_worker_process):  # noqa: F811
     """A provider's Shanghai cluster selling fractional A100 slices, with one real agent enrolled."""
-    reference_data_sync()  # transactional tests start from an emptied database
-    price_book_seed()
-    provider = make_tenant(kind="provider", name="Lingang Compute")
-    cluster = cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="AZ-2",
-                             region=Region.objects.get(code="cn-shanghai"), kind="bare_metal",
-                             gpu_sharing="fractional")
-    _token, token = bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
-    fleet = AgentFleet(live_server.url, tmp_path)
-    fleet.start("sh-a100s-01", token, interval=0.5)
-    wait_for(lambda: Node.objects.filter(hostname="sh-a100s-01").exists(), what="the agent to enroll")
+    provider, fleet = shanghai_shared_a100(server_url=live_server.url, state_root=tmp_path,
+                                           hostname="sh-a100s-01", interval=0.5)
     yield provider
     fleet.close()
 
