@@ -96,12 +96,28 @@ def test_tidal_blends_the_plain_fgd_measure_into_its_resource_aware_one():
     cls = [WorkloadClass(8000, 1000, 1, None, 0.5, memory_mib=32768), WorkloadClass(2000, 300, 1, None, 0.3, 4096),
            WorkloadClass(4000, 0, 0, None, 0.2, 16384)]
     plain = cluster(*nodes).set_target_workload(cls)
+    resource_aware = cluster(*nodes).set_target_workload(cls, memory_aware=True, capacity_aware=True)
     st = cluster(*nodes)
     alt = st.set_target_workload(cls, memory_aware=True, capacity_aware=True)
-    alt_f = alt.F.copy()
-    decide(st, Request(cpu_milli=1000, gpu_milli=300), "tidal")  # installs the blend weight
+    decide(st, Request(cpu_milli=1000, gpu_milli=300), "tidal")  # installs the blend and the class weights
     assert alt.blend == TIDAL["blend"] > 0
-    np.testing.assert_allclose(alt.F, alt_f + TIDAL["blend"] * plain.F)
+    plain.set_weights(alt.weights)
+    resource_aware.set_weights(alt.weights)
+    np.testing.assert_allclose(alt.F, resource_aware.F + TIDAL["blend"] * plain.F)
+
+
+def test_scarcity_weighs_classes_that_few_nodes_can_host():
+    # one G3-like node (128 cores) among three 96-core 8-GPU nodes: 120-core 8-GPU pods fit only there
+    st = cluster(gpu_node("g3", 8, cpu=128000, mem=786432), *[gpu_node(f"g2-{i}", 8, cpu=96000, mem=393216)
+                                                               for i in range(3)])
+    fm = st.set_target_workload([WorkloadClass(8000, 1000, 1, None, 0.9, 16384),
+                                 WorkloadClass(120000, 1000, 8, None, 0.1, 655360)], memory_aware=True,
+                                capacity_aware=True)
+    # 32 GPUs free; 1-GPU pods could take all 32 (CPU: 12 per node is more than 8 GPUs), 120-core pods 8
+    np.testing.assert_allclose(fm.scarcity(), [1.0, 4.0])
+    decide(st, Request(cpu_milli=8000, memory_mib=16384, gpu_count=1), "tidal")
+    np.testing.assert_allclose(fm.weights, [1.0, 4.0])  # tidal weighs the scarce class by it (capped at 4)
+    np.testing.assert_allclose(fm.prob, [0.9, 0.4])
 
 
 def test_tidal_puts_a_slice_on_the_tightest_of_equally_scored_devices():

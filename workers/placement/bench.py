@@ -51,7 +51,8 @@ def _nodes():
 
 def _one(args):
     trace, policy, seed = args
-    r = replay(_nodes(), load_pods(TRACE_DIR / f"openb_pod_list_{trace}.csv"), policy, seed)
+    # the figure at 100 % only depends on the arrivals up to 100.5 %: stop there (a quarter of the time)
+    r = replay(_nodes(), load_pods(TRACE_DIR / f"openb_pod_list_{trace}.csv"), policy, seed, stop_at=1.01)
     return trace, policy, seed, r.unallocated_at_100, r.seconds
 
 
@@ -65,11 +66,12 @@ def run_table(traces, policies, seeds, jobs):
 
 
 def table_markdown(res, policies):
+    ours = DEFAULT_POLICY in policies
     head = "| trace | " + " | ".join(f"{p} (ours / published)" if p in PUBLISHED["default"] else f"**{p}**"
-                                      for p in policies) + " |"
-    lines = [head, "|---|" + "---:|" * len(policies)]
+                                      for p in policies) + (f" | {DEFAULT_POLICY} vs published FGD |" if ours else " |")
+    lines = [head, "|---|" + "---:|" * (len(policies) + ours)]
     sums = dict.fromkeys(policies, 0.0)
-    pub_fgd = 0.0
+    pub_fgd, rel, better = 0.0, [], 0
     for t, row in res.items():
         cells = []
         for p in policies:
@@ -77,16 +79,23 @@ def table_markdown(res, policies):
             sums[p] += v if v is not None else float("nan")
             pub = PUBLISHED.get(t, {}).get(p)
             cells.append(f"{v:.2f} / {pub:.2f}" if pub is not None else f"**{v:.2f}**")
-        pub_fgd += PUBLISHED.get(t, {}).get("fgd", float("nan"))
+        fgd = PUBLISHED.get(t, {}).get("fgd", float("nan"))
+        pub_fgd += fgd
+        if ours:
+            r = 100 * (row[DEFAULT_POLICY] / fgd - 1)
+            rel.append(r)
+            better += row[DEFAULT_POLICY] < fgd
+            cells.append(f"{r:+.1f} %")
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     n = len(res)
     avg = [f"{sums[p] / n:.2f}" for p in policies]
-    lines.append("| **mean** | " + " | ".join(avg) + " |")
-    if DEFAULT_POLICY in policies and n:
-        ours = sums[DEFAULT_POLICY] / n
+    lines.append("| **mean** | " + " | ".join(avg) + (f" | **{np.mean(rel):+.1f} %** |" if ours else " |"))
+    if ours and n:
+        mean_ours = sums[DEFAULT_POLICY] / n
         lines.append("")
-        lines.append(f"Mean published FGD: {pub_fgd / n:.2f}; mean {DEFAULT_POLICY}: {ours:.2f} "
-                     f"({100 * (1 - ours / (pub_fgd / n)):+.1f} % fewer unallocated GPUs than published FGD).")
+        lines.append(f"`{DEFAULT_POLICY}` leaves fewer unallocated GPUs than published FGD on {better} of {n} traces; "
+                     f"mean of the per-trace changes {np.mean(rel):+.1f} %; mean over the traces {mean_ours:.2f} vs "
+                     f"{pub_fgd / n:.2f} ({100 * (mean_ours / (pub_fgd / n) - 1):+.1f} %).")
     return "\n".join(lines)
 
 

@@ -184,20 +184,22 @@ def score_fgd(state, req, nodes, fit, ctx):
 
 
 def tidal_model(state: ClusterState):
-    """The resource-aware model ``tidal`` scores against (a generic mix if the caller installed none)."""
+    """The resource-aware model ``tidal`` scores against (a generic mix if the caller installed none).
+
+    The first time a model is used (per installed target workload) it gets ``tidal``'s settings: the
+    plain FGD measure blended in, and each class weighted by its scarcity on the cluster as it is then
+    (``FragModel.scarcity``, capped at ``TIDAL["scarcity_cap"]``). Fixed from then on, so the
+    per-signature score cache stays valid; the live loop installs a fresh model every pass.
+    """
     fm = state.frag_alt or state.frag
     if fm is None:  # no recent mix given: use a generic one (the live loop should pass the real mix)
         fm = state.set_target_workload(GENERIC_MIX, memory_aware=True, capacity_aware=True)
-    if fm.blend != TIDAL["blend"] and (fm.memory_aware or fm.capacity_aware):
+    wanted = (TIDAL["blend"], TIDAL["scarcity_cap"])
+    if fm.tidal_settings != wanted and (fm.memory_aware or fm.capacity_aware):
         fm.blend = TIDAL["blend"]
-        fm.recompute()
-        state.invalidate_scores()
-    beta = TIDAL.get("scarcity_beta", 0.0)
-    if beta and state.changes - fm.last_reweight >= TIDAL.get("reweight_every", 50):
-        fm.last_reweight = state.changes
-        sig = fm.scarcity()
-        w = np.clip(sig, TIDAL.get("w_lo", 1.0), TIDAL.get("w_hi", 1e9)) ** beta
-        fm.set_weights(w, TIDAL.get("renorm", False))
+        cap = TIDAL["scarcity_cap"]
+        fm.set_weights(np.clip(fm.scarcity(), 1.0, cap) if cap > 1 else np.ones(len(fm.classes)))
+        fm.tidal_settings = wanted
         state.invalidate_scores()
     return fm
 
@@ -242,7 +244,8 @@ GENERIC_MIX = [
 # tidal's settings (simulate.setup_state reads gpu_weight / memory_aware / capacity_aware). Chosen on the
 # openb traces, seeds 42-44; see docs/benchmarks.md for the variants measured.
 TIDAL = {"tiebreak": "none", "memory_aware": True, "capacity_aware": True, "quantize": True,
-         "gpu_weight": 0.0, "blend": 8.0, "device_tb": "tightest", "scale": 1.0}
+         "gpu_weight": 0.0, "blend": 8.0, "device_tb": "tightest", "scale": 1.0,
+         "coverage": 0.98, "scarcity_cap": 4.0}
 
 POLICIES = {
     "fgd": score_fgd,

@@ -26,8 +26,7 @@ class WorkloadClass:
 
 
 def workload_classes(requests: Iterable[Request], coverage: float = 0.95, memory: str = "none",
-                     gpu_weight: float = 0.0, min_gpu_share: float = 0.0,
-                     extra_scale: float = 1.0) -> list[WorkloadClass]:
+                     gpu_weight: float = 0.0) -> list[WorkloadClass]:
     """The most popular (cpu, gpu_milli, gpu_count, models) classes covering ``coverage`` of the requests.
 
     As in the FGD paper's simulator: CPU-only requests count, memory is not part of the key, classes are
@@ -56,13 +55,9 @@ def workload_classes(requests: Iterable[Request], coverage: float = 0.95, memory
     order = sorted(counts.items(), key=lambda kv: (kv[1][0], kv[0][0], kv[0][1], kv[0][2], kv[0][3] or ()),
                    reverse=True)
     chosen, cum = [], 0
-    gpu_total = sum(k[1] * k[2] * v[2] for k, v in counts.items()) or 1
     for key, (cnt, mem, n) in order:
         if cum >= coverage * total:
-            if min_gpu_share > 0 and key[1] * key[2] * n >= min_gpu_share * gpu_total:
-                chosen.append((key, cnt * extra_scale, mem, n))
-                cum += cnt * extra_scale
-            continue
+            break
         chosen.append((key, cnt, mem, n))
         cum += cnt
     out = []
@@ -98,8 +93,9 @@ class FragModel:
         self.is_cpu = self.milli == 0
         self.not_cpu = ~self.is_cpu
         self.prob_sum = float(self.prob.sum())
-        self.base_prob = self.prob.copy()
-        self.last_reweight = -(1 << 60)
+        self.base_prob = self.prob.copy()  # the class shares; ``prob`` = shares x ``weights``
+        self.weights = np.ones(m)
+        self.tidal_settings: tuple | None = None  # what ``tidal`` last configured this model with
         self.cpu_div = np.maximum(self.cpu, 1).astype(np.float64)
         self.mem_div = np.where(self.mem > 0, self.mem, 1e-9).astype(np.float64)
         self.per_pod = (self.milli * self.num).astype(np.float64)
@@ -137,22 +133,28 @@ class FragModel:
                                       s.mem_free[rows])
 
     def scarcity(self) -> np.ndarray:
-        """Per class: free GPU milli of the cluster / GPU milli that pods of the class could still take."""
+        """Per class: the cluster's free GPU milli / the GPU milli that pods of the class could still take.
+
+        1 for a class that could use all free capacity; 20 for one that only 1/20 of it can host (on the
+        openb cluster: 8-GPU pods asking for 120 cores, which only the 39 G3 nodes have). A node's room for
+        a class is the number of its pods the node could still take (fitting devices / GPUs per pod, capped
+        by CPU and, if known, memory). CPU-only classes get 1.
+        """
         s = self.state
         gpu_cap = np.where(self.milli >= MILLI, self.count // np.maximum(self.num, 1), self.count).astype(np.float64)
         cap = np.minimum(gpu_cap, np.floor(s.cpu_free[:, None] / self.cpu_div))
         if (self.mem > 0).any():
             cap = np.minimum(cap, np.floor(s.mem_free[:, None] / self.mem_div))
         slots = cap.sum(axis=0) * self.per_pod
-        free = float(self.total.sum())
+        # free milli on the devices each class may use (its model / slicing restrictions are its choice)
+        free = np.einsum("nd,ndm->m", s.dev_milli_free, self.elig).astype(np.float64)
         return np.where(self.is_cpu, 1.0, free / np.maximum(slots, 1.0))
 
-    def set_weights(self, w: np.ndarray, renorm: bool = False) -> None:
-        p = self.base_prob * w
-        if renorm:
-            p *= self.base_prob.sum() / p.sum()
-        self.prob = p
-        self.prob_sum = float(p.sum())
+    def set_weights(self, weights: np.ndarray) -> None:
+        """Weigh each class's share (F_n = sum_m share_m x weight_m x F_n(m)) and recompute every node."""
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.prob = self.base_prob * self.weights
+        self.prob_sum = float(self.prob.sum())
         self.recompute()
 
     def _frag(self, usable, count, total, cpu, mem):
@@ -284,7 +286,6 @@ class ClusterState:
         else:
             self.node_type = np.zeros(0, dtype=np.int64)
         self._sig_ids: dict[tuple, int] = {}
-        self.changes = 0
         self.sig = np.zeros(n, dtype=np.int64)
         self._feas_cache: dict[tuple, np.ndarray] = {}  # shape -> int8 per signature: -1 unknown, 0 / 1
         self._score_cache: dict[tuple, np.ndarray] = {}  # (policy, shape) -> float64 per signature, NaN unknown
@@ -518,7 +519,6 @@ class ClusterState:
         return self.apply(dec, allocation_id)
 
     def _touch(self, i: int) -> None:
-        self.changes += 1
         self.sig[i] = self._signature(i)
         rows = np.array([i])
         if self.frag is not None:

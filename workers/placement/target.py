@@ -22,7 +22,5 @@ def install_target_workload(state: ClusterState, requests: Sequence[Request], po
     elif policy == "tidal":
         from .policies import TIDAL
 
-        classes = workload_classes(requests, coverage=TIDAL.get("coverage", 0.95), memory="mean",
-                                   gpu_weight=TIDAL["gpu_weight"], min_gpu_share=TIDAL.get("min_gpu_share", 0.0),
-                                   extra_scale=TIDAL.get("extra_scale", 1.0))
+        classes = workload_classes(requests, coverage=TIDAL["coverage"], memory="mean", gpu_weight=TIDAL["gpu_weight"])
         state.set_target_workload(classes, memory_aware=TIDAL["memory_aware"], capacity_aware=TIDAL["capacity_aware"])
