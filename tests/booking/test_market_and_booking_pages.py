@@ -181,3 +181,12 @@ def test_why_it_waits_is_shown_in_the_readers_language(client, customer, provide
             "（一张有 500 毫卡算力和 4096 MiB 显存的卡（型号限 nvidia-h100-80gb））") in chinese
     listing = client.get(reverse("booking:workload_list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "cn-shanghai 没有符合请求的卡" in listing
+
+
+def test_market_booking_and_estimate_need_a_signed_in_customer(client, as_user, provider):
+    for name in ("market", "workload_new"):
+        response = client.get(reverse(f"booking:{name}"))
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert client.post(reverse("booking:workload_estimate"), {}).status_code == 302
+    provider_client = as_user(provider.admin, provider.organization)
+    assert provider_client.post(reverse("booking:workload_estimate"), {"gpu_percent": "25"}).status_code == 404
