@@ -1,7 +1,8 @@
 """Platform staff: payment profiles (prepaid/postpaid, credit line) are set here; the books are read-only."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from apps.core.admin import ReadOnlyAdmin
@@ -41,8 +42,13 @@ class LedgerProfileAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the service: it keeps the postpaid account's credit line in step and audits the change.
-        profile = ledger_profile_set(actor=Actor(user=request.user), organization=obj.organization, mode=obj.mode,
-                                     credit_limit_fen=obj.credit_limit_fen)
+        try:
+            profile = ledger_profile_set(actor=Actor(user=request.user), organization=obj.organization,
+                                         mode=obj.mode, credit_limit_fen=obj.credit_limit_fen)
+        except ValidationError as error:
+            # A charge landed between the form's check and the save: nothing was changed; say why.
+            self.message_user(request, " ".join(error.messages), level=messages.ERROR)
+            return
         obj.pk = profile.pk
         obj.refresh_from_db()
 

@@ -52,3 +52,29 @@ def test_ledger_rows_cannot_be_added_or_edited_in_the_admin(staff_client):
     assert staff_client.get("/admin/ledger/ledgertransaction/add/").status_code == 403
     assert staff_client.get("/admin/ledger/account/add/").status_code == 403
     assert staff_client.get("/admin/ledger/ledgertransaction/").status_code == 200
+
+
+def test_a_charge_between_the_admin_check_and_the_save_is_reported_not_a_500(rf, tenant):
+    """The form checked the debt, then a charge landed before the save: the service refuses, the admin
+    says why and changes nothing."""
+    from django.contrib import admin as django_admin
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from apps.ledger.admin import LedgerProfileAdmin
+    from apps.ledger.services import ledger_profile_set
+    from apps.tenancy.access import Actor
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    ledger_profile_set(actor=Actor(user=staff), organization=tenant.organization, mode="postpaid",
+                       credit_limit_fen=500_000)
+    profile = LedgerProfile.objects.get(organization=tenant.organization)
+    customer_charge(organization=tenant.organization, amount_fen=400_000, idempotency_key="late", memo="GPU")
+    request = rf.post("/admin/")
+    request.user, request.session = staff, {}
+    request._messages = FallbackStorage(request)
+    profile.credit_limit_fen = 1_000  # what the form validated before the charge
+    LedgerProfileAdmin(LedgerProfile, django_admin.site).save_model(request, profile, form=None, change=True)
+
+    assert any("cannot be lower" in str(m) for m in request._messages)
+    profile.refresh_from_db()
+    assert profile.credit_limit_fen == 500_000
