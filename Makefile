@@ -57,7 +57,7 @@ bench: bench-heartbeat bench-fleet bench-placement
 bench-fleet: install
 	$(PYTHON) tidegrid/embedded.py --ephemeral -- bash benchmarks/run_fleet_soak.sh
 
-# The full placement table (all policies x 9 traces x seeds 42-51: 630 replays, about an hour on 2 cores)
+# The full placement table (all policies x 9 traces x seeds 42-51: 630 replays, about 20 min on one core)
 # and the decision-latency measurements; results go in docs/benchmarks.md.
 bench-placement: install
 	$(PYTHON) -m workers.placement.bench all --seeds 42-51
