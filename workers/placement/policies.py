@@ -216,8 +216,12 @@ def score_tidal(state, req, nodes, fit, ctx):
        the weight and the scale is about 9x finer than FGD's); ties go to the tie rank (FGD's implicit
        first-fit packing) unless ``tiebreak`` is ``"bestfit"``.
     3. A slice goes to the tightest-fitting device among a node's equally scored devices.
+    4. The target classes cover 98 % of the requests, and each class's share is weighted by its scarcity
+       (see :func:`tidal_model` and ``FragModel.scarcity``), so nodes that are among the few able to host
+       a rare, constrained class (120-core 8-GPU pods: only G3 nodes) are protected.
 
-    Only the target workload (the request mix) is used, as FGD does: no knowledge of future arrivals.
+    Only the target workload (the request mix) and the current cluster are used: no knowledge of future
+    arrivals.
     """
     fm = tidal_model(state)
     sc, dev, delta = fgd_candidates(state, req, nodes, fit, fm, req.cpu_milli, req.memory_mib,
