@@ -88,9 +88,13 @@ def market_rows(*, organization=None, vendor: str | None = None, min_memory_gb: 
     return rows
 
 
-def booking_initial(query) -> dict:
-    """Prefill the booking form from a market link (?model=…&region=…&shape=…&percent=…&profile=…)."""
+def booking_initial(query, *, organization=None) -> dict:
+    """Prefill the booking form from a market link (?model=…&region=…&shape=…&percent=…&profile=…); without
+    a region in the link, the organization's registered region, else the region with the most free cards."""
     initial: dict = {}
+    default_region = getattr(organization, "registered_region", None) or _busiest_free_region()
+    if default_region is not None:
+        initial["region"] = default_region
     if query.get("model"):
         initial["accelerator_models"] = [query["model"]]
     if query.get("region"):
@@ -104,6 +108,17 @@ def booking_initial(query) -> dict:
     if query.get("profile"):
         initial["profile"] = query["profile"][:40]
     return initial
+
+
+def _busiest_free_region() -> Region | None:
+    supply = availability_list()
+    if not supply:
+        return None
+    totals: dict[int, tuple[Region, int]] = {}
+    for row in supply:
+        region, free = totals.get(row.region.id, (row.region, 0))
+        totals[row.region.id] = (region, free + row.cards_free)
+    return max(totals.values(), key=lambda item: (item[1], item[0].code))[0]
 
 
 def profiles_by_model() -> dict[str, list[str]]:

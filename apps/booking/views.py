@@ -54,7 +54,7 @@ def market_view(request):
 def workload_new(request):
     organization = _customer(request)
     actor = Actor(user=request.user)
-    initial = market.booking_initial(request.GET)
+    initial = market.booking_initial(request.GET, organization=organization)
     form = WorkloadBookingForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

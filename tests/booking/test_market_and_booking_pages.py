@@ -190,3 +190,21 @@ def test_market_booking_and_estimate_need_a_signed_in_customer(client, as_user, 
     assert client.post(reverse("booking:workload_estimate"), {}).status_code == 302
     provider_client = as_user(provider.admin, provider.organization)
     assert provider_client.post(reverse("booking:workload_estimate"), {"gpu_percent": "25"}).status_code == 404
+
+
+def test_the_form_starts_in_the_organizations_region_and_shows_a_price_at_once(as_user, customer, shared_a100):
+    from apps.catalog.models import Region
+
+    customer.organization.registered_region = Region.objects.get(code="cn-shanghai")
+    customer.organization.save(update_fields=["registered_region"])
+    page = as_user(customer.member, customer.organization).get(
+        reverse("booking:workload_new"), {"model": "nvidia-a100-80gb", "shape": "fractional", "percent": "25"})
+    body = page.content.decode()
+    assert f'<option value="{_region_id("cn-shanghai")}" selected>' in body
+    assert "¥3.6750/h" in body
+
+
+def test_without_a_registered_region_the_form_starts_where_cards_are_free(as_user, customer, shared_a100):
+    assert customer.organization.registered_region is None
+    body = as_user(customer.member, customer.organization).get(reverse("booking:workload_new")).content.decode()
+    assert f'<option value="{_region_id("cn-shanghai")}" selected>' in body
