@@ -13,7 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from apps.billing.selectors import price_quote, price_table
 from apps.catalog.forms import RegionChoiceField
@@ -27,14 +27,14 @@ MODES = (Workload.BillingMode.ON_DEMAND, Workload.BillingMode.RESERVED, Workload
 
 
 class MarketFilterForm(forms.Form):
-    vendor = forms.ChoiceField(label=_lazy("Vendor"), required=False,
-                               choices=[("", _lazy("Any vendor")), *AcceleratorModel.Vendor.choices])
-    min_memory_gb = forms.IntegerField(label=_lazy("Memory at least (GB)"), required=False, min_value=0,
+    vendor = forms.ChoiceField(label=gettext_lazy("Vendor"), required=False,
+                               choices=[("", gettext_lazy("Any vendor")), *AcceleratorModel.Vendor.choices])
+    min_memory_gb = forms.IntegerField(label=gettext_lazy("Memory at least (GB)"), required=False, min_value=0,
                                        max_value=1024)
-    region = RegionChoiceField(label=_lazy("Region"), required=False, empty_label=_lazy("All regions"))
-    max_price = forms.DecimalField(label=_lazy("Card-hour at most (CNY)"), required=False, min_value=0,
+    region = RegionChoiceField(label=gettext_lazy("Region"), required=False, empty_label=gettext_lazy("All regions"))
+    max_price = forms.DecimalField(label=gettext_lazy("Card-hour at most (CNY)"), required=False, min_value=0,
                                    max_digits=8, decimal_places=2)
-    available_now = forms.BooleanField(label=_lazy("Only what can start now"), required=False)
+    available_now = forms.BooleanField(label=gettext_lazy("Only what can start now"), required=False)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from apps.audit.services import audit_record
 from apps.tenancy.access import Actor, require_role
@@ -13,7 +13,7 @@ from apps.tenancy.models import Organization, Role
 
 from .models import Cluster, Device, Node, Region
 
-FLEET_ADMIN_ONLY = _lazy("Only owners and admins of the provider can manage its fleet.")
+FLEET_ADMIN_ONLY = gettext_lazy("Only owners and admins of the provider can manage its fleet.")
 
 
 def require_fleet_admin(actor: Actor, organization) -> None:

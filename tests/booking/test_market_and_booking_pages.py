@@ -208,3 +208,9 @@ def test_without_a_registered_region_the_form_starts_where_cards_are_free(as_use
     assert customer.organization.registered_region is None
     body = as_user(customer.member, customer.organization).get(reverse("booking:workload_new")).content.decode()
     assert f'<option value="{_region_id("cn-shanghai")}" selected>' in body
+
+
+def test_the_market_filters_speak_chinese(client, customer):
+    client.force_login(customer.member)
+    body = client.get(reverse("booking:market"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert all(label in body for label in ("厂商", "显存至少（GB）", "每卡时最高（元）", "仅显示可立即启动的"))

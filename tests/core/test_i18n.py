@@ -403,3 +403,16 @@ def test_language_switcher_sets_the_cookie_for_the_home_page():
     assert response.status_code == 302
     assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
     assert_chinese(client.get("/").content.decode(), "/")
+
+
+def test_translation_functions_are_not_imported_under_other_names():
+    """makemessages only finds the names it knows (`_`, `gettext_lazy`, …): `gettext_lazy as _lazy` would
+    silently leave its strings untranslated."""
+    aliased = []
+    for folder in SOURCE_DIRS:
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                    aliased += [f"{path.relative_to(ROOT)}: {a.name} as {a.asname}" for a in node.names
+                                if a.asname not in (None, "_")]
+    assert not aliased, "import them as `_` or under their own name:\n" + "\n".join(aliased)
