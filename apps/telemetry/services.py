@@ -38,8 +38,6 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-
-
 # --- bootstrap tokens ----------------------------------------------------------------------------
 
 
@@ -270,7 +268,7 @@ def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
         })
         previous_liveness, _stored = cursor.fetchone()
     if previous_liveness is None:
-        return _reply(node=node, seq=seq, duplicate=True, final_ids=[], reported_ids=set())
+        return _reply(node=node, seq=seq, duplicate=True, final_ids=[], reported_ids=set(), lost_ids=[])
 
     troubled = [s for s in samples if s.ecc_errors or s.xid_errors or s.health != "ok"]
     if troubled:
@@ -282,15 +280,17 @@ def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
                     _device_health_check(device=devices[sample.uuid], sample=sample.model_dump())
     final_ids: list[str] = []
     reported_ids: set[str] = set()
+    lost_ids: list[str] = []
     if report.assignments:
         with transaction.atomic():
-            final_ids, reported_ids = _assignments_update(
+            final_ids, reported_ids, lost_ids = _assignments_update(
                 node=node, reported=[a.model_dump() for a in report.assignments], now=now,
                 collected_at=report.collected_at)
     if previous_liveness == Node.Liveness.UNREACHABLE:
         audit_record(actor=None, action="node.reachable", organization=node.organization_id, target=node,
                      details={"hostname": node.hostname, "seq": seq})
-    return _reply(node=node, seq=seq, duplicate=False, final_ids=final_ids, reported_ids=reported_ids)
+    return _reply(node=node, seq=seq, duplicate=False, final_ids=final_ids, reported_ids=reported_ids,
+                  lost_ids=lost_ids)
 
 
 def _device_health_check(*, device: Device, sample: dict) -> None:
@@ -322,14 +322,16 @@ _REPORTABLE = {"starting", "running", "succeeded", "failed", "stopped"}
 
 
 def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
-                        collected_at: datetime | None = None) -> tuple[list[str], set[str]]:
-    """Record the states the agent reports; return the final ids to acknowledge and the reported ids."""
+                        collected_at: datetime | None = None) -> tuple[list[str], set[str], list[str]]:
+    """Record the states the agent reports; return the final ids to acknowledge, the reported ids and
+    the reported ids the server had declared lost (the reply tells the agent to stop those)."""
     if not reported:
-        return [], set()
+        return [], set(), []
     collected_at = collected_at or now
     by_id = {str(a.id): a for a in Assignment.objects.select_for_update().filter(
         node=node, id__in=[item["id"] for item in reported])}
     final_ids = []
+    lost_ids = []
     usage = []
     for item in reported:
         assignment = by_id.get(str(item["id"]))
@@ -352,12 +354,15 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
             assignment.save()
             if assignment.state != previous_state:
                 assignment_state_changed.send(sender=Assignment, assignment=assignment, previous_state=previous_state)
-        if assignment.state == Assignment.State.LOST and item["state"] in ("starting", "running"):
-            continue  # declared lost while the node was away: not acknowledged, so the reply stops it
+        if assignment.state == Assignment.State.LOST:
+            if str(assignment.id) not in lost_ids:
+                lost_ids.append(str(assignment.id))
+            if item["state"] in ("starting", "running"):
+                continue  # declared lost while the node was away: not acknowledged, so the reply stops it
         if assignment.is_final:
             final_ids.append(str(assignment.id))
     AssignmentSample.objects.bulk_create(usage)
-    return final_ids, {str(item["id"]) for item in reported}
+    return final_ids, {str(item["id"]) for item in reported}, lost_ids
 
 
 _OPEN_ASSIGNMENTS = """
@@ -366,15 +371,13 @@ WHERE node_id = %s AND state NOT IN ('succeeded', 'failed', 'stopped', 'lost')
 """
 
 
-def _reply(*, node: Node, seq: int, duplicate: bool, final_ids: list[str], reported_ids: set[str]) -> dict:
-    work = []
+def _reply(*, node: Node, seq: int, duplicate: bool, final_ids: list[str], reported_ids: set[str],
+           lost_ids: list[str]) -> dict:
+    # Work the server gave up on (lost while the node was away) but the agent still runs: stop it.
+    work = [{"id": assignment_id, "action": "stop"} for assignment_id in lost_ids]
     with connection.cursor() as cursor:  # raw: this runs for every heartbeat
         cursor.execute(_OPEN_ASSIGNMENTS, [node.id])
         rows = cursor.fetchall()
-    if reported_ids:
-        # Work the server gave up on (lost while the node was away) but the agent still runs: stop it.
-        lost = Assignment.objects.filter(node_id=node.id, state=Assignment.State.LOST, id__in=list(reported_ids))
-        work += [{"id": str(assignment_id), "action": "stop"} for assignment_id in lost.values_list("id", flat=True)]
     for assignment_id, desired, state, spec in rows:
         if desired == Assignment.Desired.STOP:
             work.append({"id": str(assignment_id), "action": "stop"})

@@ -213,6 +213,23 @@ def test_a_silent_node_turns_unreachable_and_back_to_online_on_its_next_heartbea
     assert "node.unreachable" in actions and "node.reachable" in actions
 
 
+@override_settings(TIDEGRID_NODE_UNREACHABLE_AFTER_S=30)
+def test_work_declared_lost_while_the_node_was_away_is_stopped_when_it_returns(enroll):
+    node_id, _cred, client = enroll()
+    assignment = services.assignment_create(node=Node.objects.get(id=node_id), spec={"command": ["sleep", "100"]})
+    running = {"id": str(assignment.id), "state": "running"}
+    client.post("/api/agent/v1/heartbeat", report(node_id, 1, assignments=[running]), format="json")
+    assert services.nodes_mark_unreachable(now=timezone.now() + timedelta(seconds=31)) == 1
+    assert Assignment.objects.get().state == "lost"
+    reply = client.post("/api/agent/v1/heartbeat", report(node_id, 2, assignments=[running]), format="json").json()
+    assert reply["assignments"] == [{"id": str(assignment.id), "action": "stop"}]
+    assert reply["ack_final"] == []
+    stopped = {"id": str(assignment.id), "state": "stopped", "exit_code": -15}
+    reply = client.post("/api/agent/v1/heartbeat", report(node_id, 3, assignments=[stopped]), format="json").json()
+    assert reply["ack_final"] == [str(assignment.id)]
+    assert Assignment.objects.get().state == "lost"
+
+
 def test_inventory_names_are_matched_to_the_reference_catalog(enroll):
     assert AcceleratorModel.objects.filter(code="nvidia-a100-80gb", slicing="mig").exists()
     node_id, _cred, _client = enroll()
