@@ -124,6 +124,7 @@ class Agent:
         self._last_collected_seq = self.spool.max_seq + 1 if len(self.spool) else 0
         self._next_send_at = 0.0
         self._told_pinned = False
+        self._start_delay_spent = False  # enrollment already waited the initial delay
         self.iterations = 0
 
     # --- public -----------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class Agent:
             return None
 
     def _loop(self) -> None:
-        delay = 0.0 if getattr(self, "_start_delay_spent", False) else self.config.initial_delay_s
+        delay = 0.0 if self._start_delay_spent else self.config.initial_delay_s
         next_collect = self.clock() + max(0.0, delay)
         while not self.stop_event.is_set():
             now = self.clock()

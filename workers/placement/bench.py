@@ -20,7 +20,7 @@ import numpy as np
 from .engine import decide
 from .model import NodeSpec
 from .policies import DEFAULT_POLICY
-from .simulate import parse_seeds, replay, setup_state, tune_malloc, workload_for_seed
+from .simulate import parse_seeds, replay, replay_start, setup_state, tune_malloc
 from .trace import load_nodes, load_pods
 
 TRACE_DIR = Path(os.environ.get("TIDEGRID_TRACE_DIR", Path(__file__).resolve().parents[3] / "shared" / "traces"
@@ -110,11 +110,8 @@ def replicate(nodes: list[NodeSpec], k: int) -> list[NodeSpec]:
 
 def filled_state(nodes, pods, fill: float, seed: int, policy: str = DEFAULT_POLICY):
     """The 1x cluster after replaying the trace (seed ``seed``) until ``fill`` x capacity has arrived."""
-    rng = np.random.default_rng(seed)
-    base = setup_state(nodes, pods, policy)
+    base, order, rng = replay_start(nodes, pods, policy, seed, 1.3)
     n_gpus = int(base.dev_count.sum())
-    order = workload_for_seed(pods, n_gpus * 1000, 1.3, rng)
-    base.tie_rank = rng.permutation(len(base.node_ids))
     arrived = 0
     for j in order:
         arrived += int(pods.total_milli[j])

@@ -48,7 +48,7 @@ def _slice_milli(state: ClusterState, req: Request, nodes: np.ndarray) -> np.nda
     return np.full((len(nodes), state.dev_valid.shape[1]), m, dtype=np.int64)
 
 
-def tightest_device(state: ClusterState, req: Request, node: int, fit_row: np.ndarray) -> int:
+def tightest_device(state: ClusterState, node: int, fit_row: np.ndarray) -> int:
     free = np.where(fit_row, state.dev_milli_free[node], BIG)
     return int(np.argmin(free))
 
@@ -65,7 +65,7 @@ def _devices_for(state, req, node, fit_row, share_rule="tightest", rng=None) -> 
     if k in ("fractional", "profile"):
         if share_rule == "random":
             return np.array([random_device(fit_row, rng)])
-        return np.array([tightest_device(state, req, node, fit_row)])
+        return np.array([tightest_device(state, node, fit_row)])
     return np.zeros(0, dtype=np.int64)
 
 
@@ -245,8 +245,8 @@ GENERIC_MIX = [
     WorkloadClass(64000, 1000, 8, None, 0.1, 262144),
 ]
 
-# tidal's settings (simulate.setup_state reads gpu_weight / memory_aware / capacity_aware). Chosen on the
-# openb traces, seeds 42-44; see docs/benchmarks.md for the variants measured.
+# tidal's settings (target.install_target_workload reads coverage / gpu_weight / memory_aware /
+# capacity_aware). Chosen on the openb traces, seeds 42-44; see docs/benchmarks.md for the variants measured.
 TIDAL = {"tiebreak": "none", "memory_aware": True, "capacity_aware": True, "quantize": True,
          "gpu_weight": 0.0, "blend": 8.0, "device_tb": "tightest", "scale": 1.0,
          "coverage": 0.98, "scarcity_cap": 4.0}

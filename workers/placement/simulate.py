@@ -69,6 +69,16 @@ def setup_state(nodes, pods: PodList, policy: str) -> ClusterState:
     return state
 
 
+def replay_start(nodes, pods: PodList, policy: str, seed: int,
+                 inflate: float) -> tuple[ClusterState, np.ndarray, np.random.Generator]:
+    """An empty cluster with ``seed``'s node tie order, the seed's arrival order and the rng decisions use."""
+    rng = np.random.default_rng(seed)
+    state = setup_state(nodes, pods, policy)
+    order = workload_for_seed(pods, int(state.dev_count.sum()) * 1000, inflate, rng)
+    state.tie_rank = rng.permutation(len(state.node_ids)).astype(np.int64)
+    return state, order, rng
+
+
 def alloc_curve(arrived: np.ndarray, used: np.ndarray, n_gpus: int, points=ARRIVAL_POINTS) -> dict[int, float]:
     arr = np.round(arrived / n_gpus / 10.0)
     alloc = np.round(used / n_gpus / 10.0, 2)
@@ -85,11 +95,8 @@ def alloc_curve(arrived: np.ndarray, used: np.ndarray, n_gpus: int, points=ARRIV
 
 def replay(nodes, pods: PodList, policy: str = DEFAULT_POLICY, seed: int = 42, inflate: float = 1.3,
            time_decisions: bool = False, stop_at: float | None = None) -> ReplayResult:
-    rng = np.random.default_rng(seed)
-    state = setup_state(nodes, pods, policy)
+    state, order, rng = replay_start(nodes, pods, policy, seed, inflate)
     n_gpus = int(state.dev_count.sum())
-    order = workload_for_seed(pods, n_gpus * 1000, inflate, rng)
-    state.tie_rank = rng.permutation(len(state.node_ids)).astype(np.int64)
     arrived = np.zeros(len(order), dtype=np.int64)
     used = np.zeros(len(order), dtype=np.int64)
     times = np.zeros(len(order), dtype=np.int64) if time_decisions else None

@@ -263,7 +263,6 @@ class ClusterState:
                     self.profile_milli[p.name][i, j] = p.compute_milli
                     self.profile_mem[p.name][i, j] = p.memory_mib
         self.dev_count = self.dev_valid.sum(axis=1)
-        self.gpu_capacity_milli = int(self.dev_count.sum()) * MILLI
         # clustering affinity tags per node: 0 share, k for k whole GPUs (1..8)
         self.tags = np.zeros((n, 9), dtype=np.int64)
         self.allocations: dict[str, Allocation] = {}
@@ -356,10 +355,6 @@ class ClusterState:
         else:
             self.frag = fm
         return fm
-
-    @property
-    def used_gpu_milli(self) -> int:
-        return self.gpu_capacity_milli - int(self.dev_milli_free[self.dev_valid].sum())
 
     # -- feasibility -----------------------------------------------------------------------------------
     def static_device_mask(self, req: Request) -> np.ndarray:
