@@ -79,7 +79,7 @@ class PriceBookAdmin(admin.ModelAdmin):
 class BillingProfileAdmin(admin.ModelAdmin):
     list_display = ["organization", "tier", "volume_scheme", "out_of_funds_since"]
     list_filter = ["tier", "volume_scheme"]
-    readonly_fields = ["low_balance_warned_at", "out_of_funds_since", "out_of_funds_stopped_at"]
+    readonly_fields = ["out_of_funds_since", "out_of_funds_stopped_at"]
 
     def save_model(self, request, obj, form, change):
         services.billing_profile_set(actor=Actor(user=request.user), organization=obj.organization, tier=obj.tier,

@@ -8,28 +8,23 @@ The unpaid remainder stays outstanding on the usage records and is collected aft
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from apps.booking.lifecycle import FINAL
 from apps.booking.models import Workload
 from apps.core.reasons import Reason
+from apps.ledger.services import bilingual_mail_send
 from apps.tenancy.models import Membership, Organization, Role
 
 from .models import BillingProfile, UsageRecord
 from .pricing import round_fen
-
-logger = logging.getLogger(__name__)
 
 # Interruptible by nature, and billed as they go: these stop when the money runs out. Reserved work
 # was committed to for its window and keeps running; its cost stays outstanding.
@@ -104,16 +99,8 @@ def _out_of_funds_email(*, organization: Organization, stop_at: datetime) -> Non
     context = {"organization": organization, "stop_at": timezone.localtime(stop_at).strftime("%Y-%m-%d %H:%M"),
                "site_url": settings.SITE_URL,
                "grace_minutes": settings.TIDEGRID_BILLING_OUT_OF_FUNDS_GRACE_S // 60}
-    try:  # mail must never break charging; the warning is on the pages too
-        with translation.override("en"):
-            subject = _("Out of funds: %(org)s") % {"org": organization.name}
-            body_en = render_to_string("billing/email/out_of_funds.txt", context)
-        with translation.override("zh-hans"):
-            body_zh = render_to_string("billing/email/out_of_funds.txt", context)
-        send_mail(subject=f"[TideGrid] {subject}", message=f"{body_en}\n\n---\n\n{body_zh}", from_email=None,
-                  recipient_list=recipients)
-    except Exception:
-        logger.exception("out-of-funds e-mail for organization %s failed", organization.pk)
+    bilingual_mail_send(subject=gettext_noop("Out of funds: %(org)s"), subject_params={"org": organization.name},
+                        template="billing/email/out_of_funds.txt", context=context, recipients=recipients)
 
 
 @dataclass(frozen=True)

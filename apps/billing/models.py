@@ -40,7 +40,6 @@ class BillingProfile(models.Model):
                             default=CustomerTier.LIST)
     volume_scheme = models.CharField(_("monthly volume tiers"), max_length=12, choices=VolumeScheme.choices,
                                      default=VolumeScheme.GRADUATED)
-    low_balance_warned_at = models.DateTimeField(_("low balance warned at"), null=True, blank=True)
     out_of_funds_since = models.DateTimeField(_("out of funds since"), null=True, blank=True)
     out_of_funds_stopped_at = models.DateTimeField(_("on-demand work stopped for funds at"), null=True,
                                                    blank=True)

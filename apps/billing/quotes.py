@@ -137,7 +137,8 @@ def num(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def _pct(value: Decimal) -> str:
+def pct_label(value: Decimal) -> str:
+    """A fraction as a percentage: 0.15 → 15 %."""
     return f"{num(value * 100)} %"
 
 
@@ -151,17 +152,17 @@ def quote_formula(*, quote: dict, model: AcceleratorModel, region: Region, gpu_c
         share = _("%(n)d whole card(s)") % {"n": gpu_count}
     else:
         share = _("%(fraction)s of a card (the larger of compute %(compute)s and memory %(memory)s)") % {
-            "fraction": num(quote["card_fraction"]), "compute": _pct(quote["compute_share"]),
-            "memory": _pct(quote["memory_share"])}
+            "fraction": num(quote["card_fraction"]), "compute": pct_label(quote["compute_share"]),
+            "memory": pct_label(quote["memory_share"])}
     text = _("¥%(card)s per card-hour (%(model)s, %(region)s, %(mode)s) × %(share)s") % {
         "card": num(quote["card_hourly"]), "model": model.name, "region": region.name,
         "mode": BillingMode(quote["billing_mode"]).label, "share": share}
     if quote["tier_discount"]:
         text += " × " + _("(1 − %(discount)s %(tier)s discount)") % {
-            "discount": _pct(quote["tier_discount"]), "tier": CustomerTier(quote["customer_tier"]).label}
+            "discount": pct_label(quote["tier_discount"]), "tier": CustomerTier(quote["customer_tier"]).label}
     text += " = " + _("¥%(hourly)s per hour.") % {"hourly": num(quote["hourly"])}
     if quote["off_peak_hourly"] is not None:
         text += " " + _("Off-peak (%(hours)s local time): −%(discount)s = ¥%(rate)s per hour.") % {
-            "hours": hours_label(quote["off_peak_hours"]), "discount": _pct(quote["off_peak_discount"]),
+            "hours": hours_label(quote["off_peak_hours"]), "discount": pct_label(quote["off_peak_discount"]),
             "rate": num(quote["off_peak_hourly"])}
     return text

@@ -111,6 +111,14 @@ def invoice_download_pdf(request, pk):
     return response
 
 
+def _csv_download(filename: str):
+    """An attachment response and a csv writer on it."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # so spreadsheet programs read the Chinese text as UTF-8
+    return response, csv.writer(response)
+
+
 INVOICE_CSV_HEADER = ["position", "kind", "workload", "accelerator_model", "region", "billing_mode", "price_book",
                       "started_at", "ended_at", "card_fraction", "card_hours", "peak_seconds", "off_peak_seconds",
                       "hourly_cny", "off_peak_hourly_cny", "discount", "exact_fen", "amount_fen"]
@@ -120,10 +128,7 @@ INVOICE_CSV_HEADER = ["position", "kind", "workload", "accelerator_model", "regi
 @require_GET
 def invoice_download_csv(request, pk):
     invoice = _invoice(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.csv"'
-    response.write("\ufeff")  # so spreadsheet programs read the Chinese title as UTF-8
-    writer = csv.writer(response)
+    response, writer = _csv_download(f"{invoice.number}.csv")
     writer.writerow(["invoice", invoice.number, invoice.invoice_title, invoice.tax_id,
                      f"{invoice.period_start:%Y-%m}", "rounding: each line to whole fen, half-up"])
     writer.writerow(INVOICE_CSV_HEADER)
@@ -168,10 +173,7 @@ def statement_csv(request):
     _org, month, error, lines = _provider_statement(request)
     if error:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="statement-{month:%Y-%m}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
+    response, writer = _csv_download(f"statement-{month:%Y-%m}.csv")
     writer.writerow(["month", "cluster", "region", "accelerator_model", "card_hours", "customer_fen", "earnings_fen",
                      "paid_fen"])
     for line in lines:

@@ -17,12 +17,11 @@ import logging
 import stripe
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.audit.services import audit_record
 from apps.tenancy.access import Actor, require_role
@@ -33,6 +32,7 @@ from .models import Account, LedgerProfile, LedgerTransaction, Payment, Refund, 
 from .services import (
     InsufficientFunds,
     account_get_or_create,
+    bilingual_mail_send,
     fen_display,
     low_balance_rearm,
     platform_account,
@@ -247,16 +247,8 @@ def _on_payment_failed(intent: dict) -> None:
 
 
 def _send_payment_failed(email: str, context: dict) -> None:
-    try:
-        with translation.override("en"):
-            subject = _("Top-up failed: %(amount)s") % {"amount": context["amount"]}
-            body_en = render_to_string("ledger/email/payment_failed.txt", context)
-        with translation.override("zh-hans"):
-            body_zh = render_to_string("ledger/email/payment_failed.txt", context)
-        send_mail(subject=f"[TideGrid] {subject}", message=f"{body_en}\n\n---\n\n{body_zh}", from_email=None,
-                  recipient_list=[email])
-    except Exception:
-        logger.exception("payment-failed e-mail to %s failed", email)
+    bilingual_mail_send(subject=gettext_noop("Top-up failed: %(amount)s"), subject_params={"amount": context["amount"]},
+                        template="ledger/email/payment_failed.txt", context=context, recipients=[email])
 
 
 def _on_charge_refunded(charge: dict) -> None:

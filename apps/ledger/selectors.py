@@ -63,4 +63,5 @@ def account_statement(*, organization: Organization, kind: str | None = None) ->
 
 
 def payments_of(*, organization: Organization) -> QuerySet[Payment]:
-    return Payment.objects.filter(organization=organization).prefetch_related("refunds").order_by("-created_at")
+    # The payments page shows refunded_fen, not the refunds themselves: no prefetch of them.
+    return Payment.objects.filter(organization=organization).order_by("-created_at")

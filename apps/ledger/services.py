@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.audit.services import audit_record
 from apps.tenancy.access import Actor, require_role
@@ -262,18 +263,25 @@ def _low_balance_email(*, organization: Organization, available_fen: int, thresh
         return
     context = {"organization": organization, "available": fen_display(available_fen),
                "threshold": fen_display(threshold_fen), "site_url": settings.SITE_URL}
-    # Mail must never break charging: a failed send is logged, the warning stays visible in the portal.
+    bilingual_mail_send(subject=gettext_noop("Low balance: %(org)s"), subject_params={"org": organization.name},
+                        template="ledger/email/low_balance.txt", context=context, recipients=recipients)
+
+
+def bilingual_mail_send(*, subject: str, subject_params: dict, template: str, context: dict,
+                        recipients: list[str]) -> None:
+    """One e-mail with the body in English, then Chinese (the recipients' language is not stored); the
+    subject (a gettext_noop msgid) in English. Mail must never break the caller (charging, a webhook):
+    a failed send is logged, the same warning stays visible in the portal."""
     try:
-        # Both languages in one message: the recipients' language is not stored.
         with translation.override("en"):
-            subject_en = _("Low balance: %(org)s") % {"org": organization.name}
-            body_en = render_to_string("ledger/email/low_balance.txt", context)
+            subject_en = _(subject) % subject_params
+            body_en = render_to_string(template, context)
         with translation.override("zh-hans"):
-            body_zh = render_to_string("ledger/email/low_balance.txt", context)
+            body_zh = render_to_string(template, context)
         send_mail(subject=f"[TideGrid] {subject_en}", message=f"{body_en}\n\n---\n\n{body_zh}",
                   from_email=None, recipient_list=recipients)
     except Exception:
-        logger.exception("low-balance e-mail for organization %s failed", organization.pk)
+        logger.exception("e-mail %s to %s failed", template, ", ".join(recipients))
 
 
 def low_balance_threshold_set(*, actor: Actor, organization: Organization, threshold_fen: int) -> LedgerProfile:

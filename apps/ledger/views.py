@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core.forms import apply_service_errors
 from apps.tenancy.access import Actor, access_object, access_organization, role_at_least, role_in
 from apps.tenancy.models import Organization, Role
 
@@ -71,9 +72,7 @@ def top_up(request):
         except PaymentsNotConfigured:
             form.add_error(None, _("Card payments are not configured on this platform yet."))
         except ValidationError as exc:
-            for values in getattr(exc, "message_dict", {"": exc.messages}).values():
-                for message in values:
-                    form.add_error(None, message)
+            apply_service_errors(form, exc)
     return _wallet_page(request, organization, role, top_up_form=form, status=400)
 
 
@@ -162,9 +161,7 @@ def refund(request, pk):
         except PaymentsNotConfigured:
             form.add_error(None, _("Card payments are not configured on this platform yet."))
         except ValidationError as exc:
-            for values in getattr(exc, "message_dict", {"amount": exc.messages}).values():
-                for message in values:
-                    form.add_error(None, message)
+            apply_service_errors(form, exc)
     organization = payment.organization
     return _payments_page(request, organization, role_in(actor, organization), refund_forms={payment.pk: form},
                           status=400)

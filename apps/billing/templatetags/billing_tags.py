@@ -28,9 +28,9 @@ def cny(value) -> str:
 
 @register.filter
 def pct(value) -> str:
-    from ..quotes import num
+    from ..quotes import pct_label
 
-    return f"{num(value * 100)} %" if value is not None else "—"
+    return pct_label(value) if value is not None else "—"
 
 
 @register.filter
