@@ -10,7 +10,6 @@ from __future__ import annotations
 import shlex
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.forms import RegionChoiceField
@@ -100,7 +99,8 @@ class WorkloadBookingForm(forms.Form):
             "accelerator_models": [m.code for m in models], "preferred_region": data["region"],
             "allowed_regions": regions_near(region=data["region"]) if data.get("nearby") else [],
             "image": data["image"], "spec": {"command": data["command_argv"]} if data["command_argv"] else {},
-            "window_start": _aware(data.get("window_start")), "window_end": _aware(data.get("window_end")),
+            # Aware already: with USE_TZ, DateTimeField reads input in the current time zone.
+            "window_start": data.get("window_start"), "window_end": data.get("window_end"),
         }
         if data["billing_mode"] == Workload.BillingMode.SPOT:
             # Spot capacity is sold cheaply because it can be taken back: lower priority, preemptible.
@@ -124,9 +124,3 @@ class WorkloadBookingForm(forms.Form):
             memory = card_memory * milli // 1000
         fields.update(gpu_milli=milli, gpu_memory_mib=memory)
         return fields
-
-
-def _aware(value):
-    if value is not None and timezone.is_naive(value):
-        return timezone.make_aware(value)
-    return value

@@ -65,7 +65,7 @@ class MarketRow:
         return self.availability.cards_free > 0 or bool(self.availability.slices)
 
 
-def market_rows(*, organization=None, vendor: str | None = None, min_memory_gb: int | None = None,
+def market_rows(*, vendor: str | None = None, min_memory_gb: int | None = None,
                 region: Region | None = None, max_price: Decimal | None = None,
                 available_now: bool = False) -> list[MarketRow]:
     supply = availability_list(region=region, vendor=vendor, min_memory_mib=(min_memory_gb or 0) * 1000)
@@ -92,15 +92,13 @@ def booking_initial(query, *, organization=None) -> dict:
     """Prefill the booking form from a market link (?model=…&region=…&shape=…&percent=…&profile=…); without
     a region in the link, the organization's registered region, else the region with the most free cards."""
     initial: dict = {}
-    default_region = getattr(organization, "registered_region", None) or _busiest_free_region()
-    if default_region is not None:
-        initial["region"] = default_region
+    # The fallbacks only when the link names no known region: _busiest_free_region reads the whole fleet.
+    region = (Region.objects.filter(code=query["region"]).first() if query.get("region") else None) or (
+        getattr(organization, "registered_region", None) or _busiest_free_region())
+    if region is not None:
+        initial["region"] = region
     if query.get("model"):
         initial["accelerator_models"] = [query["model"]]
-    if query.get("region"):
-        region = Region.objects.filter(code=query["region"]).first()
-        if region:
-            initial["region"] = region
     if query.get("shape") in ("fractional", "profile", "whole"):
         initial["shape"] = query["shape"]
     if (query.get("percent") or "").isdigit():

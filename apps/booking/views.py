@@ -43,8 +43,7 @@ def market_view(request):
     """Accelerator models × regions: what can start now, at what price, and how it compares."""
     filters = market.MarketFilterForm(request.GET or None)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
-    organization = request.active_membership.organization if request.active_membership else None
-    rows = market.market_rows(organization=organization, **{k: v for k, v in cleaned.items() if v not in (None, "")})
+    rows = market.market_rows(**{k: v for k, v in cleaned.items() if v not in (None, "")})
     template = "booking/partials/market_rows.html" if request.htmx else "booking/market.html"
     return render(request, template, {"rows": rows, "filters": filters})
 
@@ -116,11 +115,17 @@ def _detail_context(request, workload: Workload) -> dict:
     }
 
 
-def _workload(request, pk, *, min_role=None) -> Workload:
-    queryset = Workload.objects.select_related("preferred_region").prefetch_related(*WORKLOAD_PREFETCH)
-    if min_role:
-        return access_object(Actor(user=request.user), queryset, pk, min_role=min_role)
+def _workload(request, pk) -> Workload:
+    # organization: workload_price quotes for it (the status partial is polled every few seconds).
+    queryset = (Workload.objects.select_related("preferred_region", "organization")
+                .prefetch_related(*WORKLOAD_PREFETCH))
     return access_object(Actor(user=request.user), queryset, pk)
+
+
+def _acted_on(request, pk) -> tuple[Actor, Workload]:
+    """The acting member and the workload (another tenant's is 404, a viewer may not act)."""
+    actor = Actor(user=request.user)
+    return actor, access_object(actor, Workload.objects.all(), pk, min_role=Role.MEMBER)
 
 
 @login_required
@@ -151,8 +156,7 @@ def workload_usage(request, pk):
 @login_required
 @require_POST
 def workload_stop(request, pk):
-    actor = Actor(user=request.user)
-    workload = access_object(actor, Workload.objects.all(), pk, min_role=Role.MEMBER)
+    actor, workload = _acted_on(request, pk)
     workload = services.workload_stop(actor=actor, workload=workload)
     messages.success(request, _("“%(name)s” is %(state)s.") % {"name": workload.name,
                                                                 "state": workload.get_state_display()})
@@ -162,8 +166,7 @@ def workload_stop(request, pk):
 @login_required
 @require_POST
 def workload_restart(request, pk):
-    actor = Actor(user=request.user)
-    workload = access_object(actor, Workload.objects.all(), pk, min_role=Role.MEMBER)
+    actor, workload = _acted_on(request, pk)
     try:
         workload = services.workload_restart(actor=actor, workload=workload)
     except ValidationError as error:
@@ -181,17 +184,14 @@ class ExtendForm(forms.Form):
 @login_required
 @require_POST
 def workload_extend(request, pk):
-    actor = Actor(user=request.user)
-    workload = access_object(actor, Workload.objects.all(), pk, min_role=Role.MEMBER)
+    actor, workload = _acted_on(request, pk)
     form = ExtendForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give the new end of the reservation as a date and time."))
         return redirect("booking:workload_detail", pk=workload.pk)
-    window_end = form.cleaned_data["window_end"]
-    if timezone.is_naive(window_end):
-        window_end = timezone.make_aware(window_end)
     try:
-        workload = services.workload_reservation_extend(actor=actor, workload=workload, window_end=window_end)
+        workload = services.workload_reservation_extend(actor=actor, workload=workload,
+                                                        window_end=form.cleaned_data["window_end"])
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

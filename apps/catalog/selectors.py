@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .models import AcceleratorModel, Cluster, Device, Node, Region, RegionLatency
 
@@ -125,8 +125,6 @@ NEARBY_RTT_MS = 30
 
 def regions_near(*, region: Region, max_rtt_ms: int = NEARBY_RTT_MS) -> list[str]:
     """Codes of the regions within ``max_rtt_ms`` of ``region``, nearest first."""
-    from django.db.models import Q
-
     rows = (RegionLatency.objects.filter(Q(region_a=region) | Q(region_b=region), rtt_ms__lte=max_rtt_ms)
             .select_related("region_a", "region_b").order_by("rtt_ms"))
     return [(row.region_b if row.region_a_id == region.id else row.region_a).code for row in rows]
