@@ -12,10 +12,11 @@ from playwright.sync_api import Page, expect
 from apps.billing.models import UsageRecord
 from apps.ledger.gateway import stripe_client
 from apps.ledger.models import Payment
+from tests.agents.live import wait_for
 from tests.conftest import make_tenant
 from tests.core.test_celery import celery_worker_process  # noqa: F401 — a real Celery worker process
 from tests.e2e.test_booking_flow import SLOW, shared_a100_fleet  # noqa: F401 — provider and agent
-from tests.ledger.conftest import localstripe_url, localstripe_webhook, stripe_on, wait_for  # noqa: F401
+from tests.ledger.conftest import localstripe_url, localstripe_webhook, stripe_on  # noqa: F401
 from tests.ledger.test_browser import _sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -35,7 +36,7 @@ def _top_up_1000(page: Page) -> None:
     client = stripe_client()
     client.v1.payment_intents.update(payment.stripe_payment_intent_id, params={"payment_method": "pm_card_visa"})
     client.v1.payment_intents.confirm(payment.stripe_payment_intent_id)
-    wait_for(lambda: Payment.objects.get(pk=payment.pk).state == "succeeded", message="the payment webhook")
+    wait_for(lambda: Payment.objects.get(pk=payment.pk).state == "succeeded", what="the payment webhook")
     page.goto("/wallet/")
     expect(page.locator("#available")).to_have_text("¥1,000.00")
 
@@ -58,7 +59,7 @@ def test_top_up_run_an_instance_and_see_its_charge_in_usage_and_ledger(page: Pag
     expect(page.locator("#workload-state")).to_have_text("Stopped", timeout=SLOW)
 
     record = wait_for(lambda: UsageRecord.objects.filter(workload__name="metered-quarter", settled=True).first(),
-                      message="the usage to be charged at stop")
+                      what="the usage to be charged at stop")
     assert record.charged_fen >= 1  # rounded half-up once, at the end
     charged = f"¥{record.charged_fen / 100:,.2f}"
 

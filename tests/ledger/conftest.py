@@ -110,15 +110,3 @@ def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = N
 def event_body(event_type: str, obj: dict, event_id: str) -> bytes:
     return json.dumps({"id": event_id, "object": "event", "type": event_type, "created": int(time.time()),
                        "data": {"object": obj}}).encode()
-
-
-def wait_for(condition, *, timeout: float = 30.0, message: str = "condition"):
-    """Poll an observable condition until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(0.05)

@@ -8,9 +8,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from apps.ledger.gateway import stripe_client
 from apps.ledger.models import Payment
+from tests.agents.live import wait_for
 from tests.conftest import make_tenant
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.ledger.conftest import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -76,7 +76,7 @@ def test_a_customer_tops_up_by_card_and_sees_the_wallet_credited(page: Page, liv
     page.goto(f"/wallet/payments/?paid={payment.pk}")  # Stripe's redirect to return_url
 
     expect(page.locator(f"#payment-{payment.pk}")).to_contain_text("Paid", timeout=30_000)
-    wait_for(lambda: Payment.objects.get(pk=payment.pk).state == "succeeded", message="the webhook")
+    wait_for(lambda: Payment.objects.get(pk=payment.pk).state == "succeeded", what="the webhook")
     page.goto("/wallet/")
     expect(page.locator("#available")).to_have_text("¥1,000.00")
     expect(page.locator("#low-balance-banner")).to_have_count(0)

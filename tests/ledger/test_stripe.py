@@ -12,8 +12,9 @@ from apps.ledger.models import Account, LedgerTransaction, Payment, Refund, Stri
 from apps.ledger.payments import refund_create, top_up_create
 from apps.ledger.selectors import wallet_balance
 from apps.ledger.services import customer_charge
+from tests.agents.live import wait_for
 from tests.conftest import make_tenant
-from tests.ledger.conftest import WEBHOOK_SECRET, event_body, sign, wait_for
+from tests.ledger.conftest import WEBHOOK_SECRET, event_body, sign
 
 
 def confirm_with_card(payment: Payment, card: str = "pm_card_visa"):
@@ -47,7 +48,7 @@ def test_a_confirmed_top_up_whose_webhook_arrives_three_times_credits_the_wallet
     intent = confirm_with_card(payment)
     assert intent.status == "succeeded"
 
-    wait_for(lambda: top_up_event_deliveries(payment) == 3, message="three deliveries of payment_intent.succeeded")
+    wait_for(lambda: top_up_event_deliveries(payment) == 3, what="three deliveries of payment_intent.succeeded")
     payment.refresh_from_db()
     assert payment.state == Payment.State.SUCCEEDED
     assert wallet_balance(organization=tenant.organization) == 50_000
@@ -86,11 +87,11 @@ def test_a_declined_card_marks_the_top_up_failed_and_tells_the_customer(stripe_o
     with contextlib.suppress(stripe.CardError):  # declined in the confirm call, or right after it
         assert confirm_with_card(payment, "pm_card_chargeCustomerFail").status != "succeeded"
 
-    wait_for(lambda: Payment.objects.get(pk=payment.pk).state == Payment.State.FAILED, message="payment failed")
+    wait_for(lambda: Payment.objects.get(pk=payment.pk).state == Payment.State.FAILED, what="payment failed")
     payment.refresh_from_db()
     assert payment.failure_message
     assert wallet_balance(organization=tenant.organization) == 0
-    wait_for(lambda: len(mail.outbox) == 1, message="the failure e-mail")
+    wait_for(lambda: len(mail.outbox) == 1, what="the failure e-mail")
     assert mail.outbox[0].to == [tenant.member.email]
 
 

@@ -14,6 +14,7 @@ from apps.catalog.models import Device, Node
 from apps.catalog.reference import reference_data_sync
 from apps.scheduling.models import Allocation
 from apps.scheduling.services import place_pending
+from tests.agents.live import wait_for
 from tests.core.test_celery import celery_worker_process  # noqa: F401 — a real Celery worker process
 from tests.scheduling.conftest import enroll_node, pending_workload
 
@@ -65,8 +66,6 @@ def test_racing_placers_never_oversell_the_last_slices(lock):
 
 
 def test_a_submitted_workload_is_placed_by_a_worker_once_the_booking_commits(celery_worker_process):  # noqa: F811
-    import time
-
     from apps.booking.services import workload_submit
     from apps.catalog.models import Region
     from apps.catalog.services import cluster_create
@@ -81,11 +80,6 @@ def test_a_submitted_workload_is_placed_by_a_worker_once_the_booking_commits(cel
     workload = workload_submit(actor=customer.actor("member"), organization=customer.organization, name="train",
                                preferred_region=Region.objects.get(code="cn-shanghai"), gpu_milli=250,
                                gpu_memory_mib=2048, spec={"command": ["python", "train.py"]})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        workload.refresh_from_db()
-        if workload.state == Workload.State.PLACED:
-            break
-        time.sleep(0.1)
-    assert workload.state == Workload.State.PLACED
+    wait_for(lambda: Workload.objects.filter(pk=workload.pk, state=Workload.State.PLACED).exists(), timeout=60,
+             what="the worker to place the booking")
     assert Allocation.objects.get(workload=workload).compute_milli == 250

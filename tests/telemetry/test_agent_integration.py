@@ -8,8 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,21 +18,11 @@ from apps.catalog.reference import reference_data_sync
 from apps.catalog.services import cluster_create
 from apps.telemetry import services
 from apps.telemetry.models import Assignment, DeviceSample
+from tests.agents.live import wait_for
 from tests.conftest import make_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(condition: Callable[[], object], *, timeout: float = 30, what: str = "condition") -> object:
-    """Poll a condition until it holds (the agent works on its own clock); fail with what we waited for."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Switch:
