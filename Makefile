@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run     set up, then serve the platform with demo data on http://127.0.0.1:8000"
 	@echo "make test    set up, then run the whole test suite against real PostgreSQL and Redis"
-	@echo "make lint    ruff"
+	@echo "make lint    ruff and the import layering contracts (import-linter)"
 	@echo "make messages  re-extract and compile translations (needs GNU gettext)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -27,12 +27,14 @@ install: $(STAMP)
 run: install
 	$(PYTHON) tidegrid/embedded.py --data .data -- $(PYTHON) -m tidegrid.devstack
 
-test: install
+test: lint
 	bash scripts/ensure-chromium.sh
 	$(PYTHON) tidegrid/embedded.py --ephemeral -- $(PYTHON) -m pytest $(PYTEST_ARGS)
 
+# ruff, then the layering contracts (pyproject.toml [tool.importlinter], explained in docs/architecture.md)
 lint: install
 	$(PYTHON) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 fmt: install
 	$(PYTHON) -m ruff check --fix .

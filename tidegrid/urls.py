@@ -28,11 +28,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.tenancy.urls")),
     path("", include("apps.audit.urls")),
-    path("", include("apps.catalog.urls")),
+    path("", include("apps.portal.fleet_urls")),
     path("", include("apps.booking.urls")),
     path("", include("apps.billing.urls")),
     path("", include("apps.ledger.urls")),
-    path("", include("apps.core.urls")),
+    path("", include("apps.portal.urls")),
 ]
 
 admin.site.site_header = "TideGrid operations"

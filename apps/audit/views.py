@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from apps.tenancy.access import Actor, access_organization
+from apps.tenancy.access import active_organization
 from apps.tenancy.models import Role
 
 from .selectors import audit_events_for_organization
@@ -12,10 +12,9 @@ from .selectors import audit_events_for_organization
 @login_required
 @require_GET
 def audit_log(request):
-    membership = request.active_membership
-    if not membership:
+    organization = active_organization(request, min_role=Role.AUDITOR)
+    if organization is None:
         return redirect("tenancy:organization_create")
-    organization = access_organization(Actor(user=request.user), membership.organization_id, min_role=Role.AUDITOR)
     events = audit_events_for_organization(organization=organization)
     action = request.GET.get("action", "").strip()
     if action:

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.ledger.services import InsufficientFunds, customer_charge
-from apps.telemetry.models import Assignment
+from apps.scheduling.models import Assignment
 
 from .funds import funds_short
 from .metering import usage_advance

@@ -18,8 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.scheduling.models import Allocation
-from apps.telemetry.models import Assignment
+from apps.scheduling.models import Allocation, Assignment
 
 from . import pricing
 from .models import MeterEvent, PriceBook, UsageRecord

@@ -187,7 +187,7 @@ class MeterEvent(models.Model):
         LOST = "lost", _("Node lost")
 
     event_id = models.CharField(max_length=100, unique=True)
-    assignment = models.ForeignKey("telemetry.Assignment", on_delete=models.PROTECT, related_name="+")
+    assignment = models.ForeignKey("scheduling.Assignment", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
@@ -218,7 +218,7 @@ class UsageRecord(models.Model):
                                      help_text=_("the customer"))
     provider_organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="+")
     workload = models.ForeignKey("booking.Workload", on_delete=models.PROTECT, related_name="usage_records")
-    assignment = models.ForeignKey("telemetry.Assignment", on_delete=models.PROTECT, related_name="+")
+    assignment = models.ForeignKey("scheduling.Assignment", on_delete=models.PROTECT, related_name="+")
     cluster = models.ForeignKey("catalog.Cluster", on_delete=models.PROTECT, related_name="+")
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
     accelerator_model = models.ForeignKey("catalog.AcceleratorModel", null=True, on_delete=models.PROTECT,

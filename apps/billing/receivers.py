@@ -10,8 +10,9 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from apps.catalog.models import Node
-from apps.telemetry.models import Assignment
-from apps.telemetry.signals import assignment_state_changed, node_unreachable
+from apps.scheduling.models import Assignment
+from apps.scheduling.signals import assignment_state_changed
+from apps.telemetry.signals import node_unreachable
 
 from .metering import meter_assignment
 

@@ -14,22 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from apps.catalog.models import Region
-from apps.tenancy.access import Actor, access_object, access_organization
+from apps.tenancy.access import Actor, access_object, active_organization
 from apps.tenancy.models import Organization
 
 from . import selectors
 from .invoicing import month_of
 from .models import BillingMode, CustomerTier, Invoice
 from .pdf import invoice_pdf
-
-
-def _organization(request, kind: str):
-    """The active organization when it is of ``kind`` (through the access helper), else None."""
-    membership = request.active_membership
-    if not membership:
-        return None
-    organization = access_organization(Actor(user=request.user), membership.organization_id)
-    return organization if organization.kind == kind else None
 
 
 def _month(request):
@@ -64,9 +55,9 @@ def pricing(request):
 @login_required
 @require_GET
 def usage(request):
-    organization = _organization(request, Organization.Kind.CUSTOMER)
+    organization = active_organization(request, kind=Organization.Kind.CUSTOMER)
     if organization is None:
-        return redirect("core:dashboard")
+        return redirect("portal:dashboard")
     month, error = _month(request)
     days = selectors.usage_by_day(organization=organization, period_start=month)
     previous, following = _months_around(month)
@@ -84,9 +75,9 @@ def usage(request):
 @login_required
 @require_GET
 def invoice_list(request):
-    organization = _organization(request, Organization.Kind.CUSTOMER)
+    organization = active_organization(request, kind=Organization.Kind.CUSTOMER)
     if organization is None:
-        return redirect("core:dashboard")
+        return redirect("portal:dashboard")
     return render(request, "billing/invoice_list.html", {
         "organization": organization, "invoices": Invoice.objects.filter(organization=organization)})
 
@@ -145,7 +136,7 @@ def invoice_download_csv(request, pk):
 
 
 def _provider_statement(request):
-    organization = _organization(request, Organization.Kind.PROVIDER)
+    organization = active_organization(request, kind=Organization.Kind.PROVIDER)
     if organization is None:
         raise Http404(_("Statements are for provider organizations."))
     month, error = _month(request)

@@ -8,14 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.core.forms import apply_service_errors
-from apps.tenancy.access import Actor, access_object, access_organization, role_at_least
+from apps.tenancy.access import Actor, access_object, active_organization, role_at_least
 from apps.tenancy.models import Organization, Role
 
 from . import market, services
@@ -31,10 +31,8 @@ RESTARTABLE_STATES = {Workload.State.STOPPED, Workload.State.SUCCEEDED, Workload
 
 
 def _customer(request) -> Organization:
-    membership = request.active_membership
-    if not membership or membership.organization.kind != Organization.Kind.CUSTOMER:
-        raise Http404(_("Switch to a customer organization to book compute."))
-    return access_organization(Actor(user=request.user), membership.organization_id)
+    return active_organization(request, kind=Organization.Kind.CUSTOMER,
+                               missing=_("Switch to a customer organization to book compute."))
 
 
 @login_required
@@ -86,10 +84,10 @@ def workload_estimate(request):
 @login_required
 @require_GET
 def workload_list(request):
-    membership = request.active_membership
-    if not membership:
+    organization = active_organization(request)
+    if organization is None:
         return redirect("tenancy:organization_create")
-    organization = access_organization(Actor(user=request.user), membership.organization_id)
+    membership = request.active_membership
     workloads = (Workload.objects.filter(organization=organization).select_related("preferred_region")
                  .order_by("-created_at"))
     page = Paginator(workloads, 25).get_page(request.GET.get("page"))

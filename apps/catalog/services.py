@@ -12,6 +12,7 @@ from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
 
 from .models import Cluster, Device, Node, Region
+from .signals import node_retiring
 
 FLEET_ADMIN_ONLY = gettext_lazy("Only owners and admins of the provider can manage its fleet.")
 
@@ -85,11 +86,7 @@ def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
         raise ValidationError({"action": [_("This is not possible while the node is %(state)s.")
                                           % {"state": node.get_state_display()}]})
     if action in ("drain", "decommission"):
-        from apps.telemetry.services import assignments_stop_on_node, credential_cache_forget  # (see below)
-
-        # Imported here: telemetry depends on catalog, not the other way round.
-        assignments_stop_on_node(node=node)
-        credential_cache_forget(node=node)
+        node_retiring.send(sender=Node, node=node, action=action)
     previous = node.state
     node.state = target
     node.save(update_fields=["state"])

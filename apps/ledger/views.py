@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.forms import apply_service_errors
-from apps.tenancy.access import Actor, access_object, access_organization, role_at_least, role_in
+from apps.tenancy.access import Actor, access_object, active_organization, role_at_least, role_in
 from apps.tenancy.models import Organization, Role
 
 from . import payments as payment_services
@@ -24,12 +24,9 @@ from .services import fen_display, low_balance_threshold_set
 
 
 def _context_organization(request, min_role=Role.VIEWER):
-    """The active organization, through the access helper; None when the user has none yet."""
-    membership = request.active_membership
-    if not membership:
-        return None, None
-    organization = access_organization(Actor(user=request.user), membership.organization_id, min_role=min_role)
-    return organization, membership.role
+    """(the active organization, the user's role in it), or (None, None) when the user has none yet."""
+    organization = active_organization(request, min_role=min_role)
+    return (organization, request.active_membership.role) if organization else (None, None)
 
 
 def _wallet_page(request, organization, role, *, top_up_form=None, threshold_form=None, status=200):

@@ -3,9 +3,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SchedulingConfig(AppConfig):
+    """Placement, allocations, and work dispatch: the assignments handed to node agents."""
+
     name = "apps.scheduling"
     label = "scheduling"
     verbose_name = _("Scheduling")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (follows assignment states reported by agents)
+        from . import dispatch, receivers  # noqa: F401  (stops work on retiring nodes; follows agent reports)

@@ -1,5 +1,54 @@
+import uuid
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class Assignment(models.Model):
+    """Work dispatched to a node: created by the scheduler from allocations, delivered to the node's agent
+    in heartbeat replies (telemetry carries it), with the state the agent reports back."""
+
+    class Desired(models.TextChoices):
+        RUN = "run", _("Run")
+        STOP = "stop", _("Stop")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for the agent")
+        STARTING = "starting", _("Starting")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        STOPPED = "stopped", _("Stopped")
+        LOST = "lost", _("Lost")
+
+    FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.STOPPED, State.LOST)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="+",
+                                     help_text=_("the provider that owns the node"))
+    node = models.ForeignKey("catalog.Node", on_delete=models.PROTECT, related_name="assignments")
+    spec = models.JSONField(default=dict)
+    desired = models.CharField(max_length=8, choices=Desired.choices, default=Desired.RUN)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    log_tail = models.TextField(blank=True)
+    connection = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_reported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "telemetry_assignment"  # moved from telemetry with its data: the table keeps its name
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["node", "state"], name="assignment_node_state_idx")]
+
+    def __str__(self) -> str:
+        return f"assignment {self.id} on {self.node_id} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
 
 
 class Allocation(models.Model):
@@ -16,7 +65,7 @@ class Allocation(models.Model):
     cpu_milli = models.PositiveIntegerField(default=0)
     host_memory_mib = models.PositiveIntegerField(default=0)
     profile = models.CharField(max_length=40, blank=True)
-    assignment = models.ForeignKey("telemetry.Assignment", null=True, blank=True, on_delete=models.SET_NULL,
+    assignment = models.ForeignKey("scheduling.Assignment", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="allocations")
     created_at = models.DateTimeField(auto_now_add=True)
     released_at = models.DateTimeField(null=True, blank=True)

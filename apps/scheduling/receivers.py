@@ -12,8 +12,8 @@ from apps.booking.models import Workload
 from apps.booking.services import workload_requeue_lost
 from apps.catalog.models import Node
 from apps.core.reasons import Reason
-from apps.telemetry.models import Assignment
-from apps.telemetry.signals import assignment_state_changed
+from apps.scheduling.models import Assignment
+from apps.scheduling.signals import assignment_state_changed
 
 from .models import Allocation
 from .services import workload_release

@@ -23,8 +23,7 @@ from apps.booking.models import Workload
 from apps.booking.selectors import image_vendors, placement_queue
 from apps.catalog.models import Cluster, Device, Node, RegionLatency
 from apps.core.reasons import Reason
-from apps.telemetry.models import Assignment
-from apps.telemetry.services import assignment_create, assignment_stop
+from apps.scheduling.models import Assignment
 from workers.placement import (
     DEFAULT_POLICY,
     ClusterState,
@@ -37,6 +36,7 @@ from workers.placement import (
     install_target_workload,
 )
 
+from .dispatch import assignment_create, assignment_stop
 from .models import Allocation, PlacementDecision
 
 logger = logging.getLogger(__name__)

@@ -111,7 +111,7 @@ class AssignmentSample(models.Model):
     shared card. Kept as long as raw device samples."""
 
     id = models.BigAutoField(primary_key=True)
-    assignment = models.ForeignKey("telemetry.Assignment", on_delete=models.CASCADE, related_name="+",
+    assignment = models.ForeignKey("scheduling.Assignment", on_delete=models.CASCADE, related_name="+",
                                    db_index=False)
     collected_at = models.DateTimeField()
     utilization_pct = models.FloatField()
@@ -125,49 +125,3 @@ class AssignmentSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignment_id} at {self.collected_at}: {self.utilization_pct} %"
-
-
-class Assignment(models.Model):
-    """Work placed on a node, delivered to its agent in heartbeat replies, with the state the agent
-    reports back. The scheduler creates these from allocations."""
-
-    class Desired(models.TextChoices):
-        RUN = "run", _("Run")
-        STOP = "stop", _("Stop")
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("Waiting for the agent")
-        STARTING = "starting", _("Starting")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-        STOPPED = "stopped", _("Stopped")
-        LOST = "lost", _("Lost")
-
-    FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.STOPPED, State.LOST)
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="+",
-                                     help_text=_("the provider that owns the node"))
-    node = models.ForeignKey("catalog.Node", on_delete=models.PROTECT, related_name="assignments")
-    spec = models.JSONField(default=dict)
-    desired = models.CharField(max_length=8, choices=Desired.choices, default=Desired.RUN)
-    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
-    exit_code = models.IntegerField(null=True, blank=True)
-    log_tail = models.TextField(blank=True)
-    connection = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    last_reported_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["node", "state"], name="assignment_node_state_idx")]
-
-    def __str__(self) -> str:
-        return f"assignment {self.id} on {self.node_id} ({self.state})"
-
-    @property
-    def is_final(self) -> bool:
-        return self.state in self.FINAL_STATES

@@ -21,10 +21,12 @@ from apps.audit.services import audit_record
 from apps.catalog.models import AcceleratorModel, Cluster, Device, Node
 from apps.catalog.selectors import accelerator_model_match
 from apps.catalog.services import require_fleet_admin
+from apps.scheduling.models import Assignment
+from apps.scheduling.signals import assignment_state_changed
 from apps.tenancy.access import Actor
 
-from .models import Assignment, AssignmentSample, BootstrapToken, NodeCredential
-from .signals import assignment_state_changed, node_unreachable
+from .models import AssignmentSample, BootstrapToken, NodeCredential
+from .signals import node_unreachable
 
 BOOTSTRAP_PREFIX = "tgb"
 CREDENTIAL_PREFIX = "tgn"
@@ -422,35 +424,3 @@ def _assignments_mark_lost(*, node: Node, now: datetime) -> None:
             Assignment.State.LOST, Assignment.Desired.STOP, now)
         assignment.save(update_fields=["state", "desired", "finished_at"])
         assignment_state_changed.send(sender=Assignment, assignment=assignment, previous_state=previous_state)
-
-
-# --- assignments (the scheduler's side of the channel) -----------------------------------------------
-
-
-@transaction.atomic
-def assignment_create(*, node: Node, spec: dict[str, Any]) -> Assignment:
-    return Assignment.objects.create(organization_id=node.organization_id, node=node, spec=spec)
-
-
-@transaction.atomic
-def assignment_stop(*, assignment: Assignment) -> Assignment:
-    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
-    if not assignment.is_final:
-        previous_state = assignment.state
-        if assignment.state == Assignment.State.PENDING:
-            assignment.state = Assignment.State.STOPPED  # never started: nothing for the agent to stop
-            assignment.finished_at = timezone.now()
-        assignment.desired = Assignment.Desired.STOP
-        assignment.save(update_fields=["desired", "state", "finished_at"])
-        if assignment.state != previous_state:
-            assignment_state_changed.send(sender=Assignment, assignment=assignment, previous_state=previous_state)
-    return assignment
-
-
-def assignments_stop_on_node(*, node: Node) -> int:
-    """Ask the agent to stop everything on a node that is being drained or decommissioned."""
-    count = 0
-    for assignment in Assignment.objects.filter(node=node).exclude(state__in=Assignment.FINAL_STATES):
-        assignment_stop(assignment=assignment)
-        count += 1
-    return count

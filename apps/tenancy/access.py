@@ -103,6 +103,19 @@ def access_organization(actor: Actor, organization_id, *, min_role: str = Role.V
     return organization
 
 
+def active_organization(request, *, kind: str | None = None, min_role: str = Role.VIEWER,
+                        missing: str | None = None) -> Organization | None:
+    """The organization a portal page works in (the user's choice, kept in the session), fetched through
+    :func:`access_organization` for ``min_role``. When there is none, or it is not of ``kind``: None — or,
+    given ``missing`` (what the user should do instead), a 404 that says so. The one way pages pick it."""
+    membership = request.active_membership
+    if not membership or (kind is not None and membership.organization.kind != kind):
+        if missing is not None:
+            raise Http404(missing)
+        return None
+    return access_organization(actor_from_request(request), membership.organization_id, min_role=min_role)
+
+
 def access_object(actor: Actor, queryset: QuerySet[M], pk, *, min_role: str = Role.VIEWER,
                   organization_field: str = "organization") -> M:
     """Fetch one tenant-owned object by primary key, scoped to the actor's organizations."""

@@ -15,18 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.core.forms import apply_service_errors
 
 from . import selectors, services
-from .access import access_object, access_organization, actor_from_request, role_at_least
+from .access import access_object, access_organization, active_organization, actor_from_request, role_at_least
 from .forms import ApiKeyForm, InvitationForm, MembershipRoleForm, OrganizationCreateForm, OrganizationProfileForm
 from .middleware import SESSION_KEY
 from .models import ApiKey, Invitation, Membership, Role
-
-
-def _active(request, *, min_role: str = Role.VIEWER):
-    """The active organization, re-checked through the access helper for the required role."""
-    membership = request.active_membership
-    if not membership:
-        return None
-    return access_organization(actor_from_request(request), membership.organization_id, min_role=min_role)
 
 
 def _needs_organization(request):
@@ -48,7 +40,7 @@ def organization_create(request):
             request.session[SESSION_KEY] = str(organization.id)
             messages.success(request, _("Organization “%(name)s” created. You are its owner.")
                              % {"name": organization.name})
-            return redirect("core:dashboard")
+            return redirect("portal:dashboard")
     return render(request, "tenancy/organization_create.html", {"form": form})
 
 
@@ -58,17 +50,17 @@ def organization_switch(request):
     organization = access_organization(actor_from_request(request), request.POST.get("organization_id"))
     request.session[SESSION_KEY] = str(organization.id)
     messages.success(request, _("Now working in %(name)s.") % {"name": organization.name})
-    next_url = request.POST.get("next") or reverse("core:dashboard")
+    next_url = request.POST.get("next") or reverse("portal:dashboard")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
-        next_url = reverse("core:dashboard")
+        next_url = reverse("portal:dashboard")
     return HttpResponseRedirect(next_url)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def organization_settings(request):
-    organization = _active(request)
+    organization = active_organization(request)
     if organization is None:
         return _needs_organization(request)
     can_edit = role_at_least(request.active_membership.role, Role.ADMIN)
@@ -92,7 +84,7 @@ def organization_settings(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def members(request):
-    organization = _active(request)
+    organization = active_organization(request)
     if organization is None:
         return _needs_organization(request)
     can_manage = role_at_least(request.active_membership.role, Role.ADMIN)
@@ -163,7 +155,7 @@ def member_remove(request, pk: int):
     if membership.user_id == request.user.pk:
         request.session.pop(SESSION_KEY, None)
         messages.success(request, _("You left %(name)s.") % {"name": membership.organization.name})
-        return redirect("core:dashboard")
+        return redirect("portal:dashboard")
     messages.success(request, _("%(user)s was removed.") % {"user": membership.user.email})
     return redirect("tenancy:members")
 
@@ -191,17 +183,17 @@ def invitation_accept(request, token: str):
             membership = services.invitation_accept(actor=actor_from_request(request), token=token)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-            return redirect("core:dashboard")
+            return redirect("portal:dashboard")
         request.session[SESSION_KEY] = str(membership.organization_id)
         messages.success(request, _("Welcome to %(name)s.") % {"name": membership.organization.name})
-        return redirect("core:dashboard")
+        return redirect("portal:dashboard")
     return render(request, "tenancy/invitation_accept.html", {"invitation": invitation, "token": token})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request):
-    organization = _active(request, min_role=Role.ADMIN)
+    organization = active_organization(request, min_role=Role.ADMIN)
     if organization is None:
         return _needs_organization(request)
     form = ApiKeyForm(request.POST or None)

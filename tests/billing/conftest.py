@@ -14,8 +14,8 @@ from apps.booking.models import Workload
 from apps.catalog.models import Node, Region
 from apps.ledger.models import Account
 from apps.ledger.services import account_get_or_create, platform_account, transaction_post
+from apps.scheduling.models import Assignment
 from apps.scheduling.services import place_pending
-from apps.telemetry.models import Assignment
 from apps.telemetry.services import bootstrap_token_create, node_enroll
 
 SH = ZoneInfo("Asia/Shanghai")

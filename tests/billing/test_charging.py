@@ -12,7 +12,7 @@ from apps.billing.funds import funds_review, funds_status
 from apps.billing.models import BillingProfile, UsageRecord
 from apps.booking.models import Workload
 from apps.ledger.models import Account, LedgerTransaction
-from apps.telemetry.models import Assignment
+from apps.scheduling.models import Assignment
 from tests.billing.conftest import account_balance, fund, local
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,9 @@ from apps.billing.metering import meter_assignment, meter_reconcile
 from apps.billing.models import MeterEvent, PriceBook, UsageRecord
 from apps.billing.seed import price_book_seed  # noqa: F401  (the seeded book is the migration's)
 from apps.catalog.models import Node
+from apps.scheduling import dispatch
+from apps.scheduling.models import Assignment
 from apps.telemetry import services as telemetry
-from apps.telemetry.models import Assignment
 from tests.billing.conftest import local
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +90,7 @@ def test_when_the_node_is_lost_billing_stops_at_its_last_heartbeat(place, agent)
 
 def test_work_stopped_before_it_started_is_not_billed(place):
     _workload, assignment = place()
-    telemetry.assignment_stop(assignment=assignment)
+    dispatch.assignment_stop(assignment=assignment)
     assert Assignment.objects.get().state == Assignment.State.STOPPED
     assert not UsageRecord.objects.exists()
 

@@ -4,9 +4,8 @@ import pytest
 
 from apps.booking.images import IMAGES
 from apps.booking.models import Workload
-from apps.scheduling.models import Allocation
+from apps.scheduling.models import Allocation, Assignment
 from apps.scheduling.services import place_pending
-from apps.telemetry.models import Assignment
 from apps.tenancy.models import Role
 from tests.booking.workload_helpers import INSTANCE, SLICE, workloads_url
 from tests.scheduling.conftest import enroll_node

@@ -9,9 +9,8 @@ from django.utils import timezone
 from apps.audit.models import AuditEvent
 from apps.booking.models import Workload
 from apps.booking.services import reservations_end
-from apps.scheduling.models import Allocation
+from apps.scheduling.models import Allocation, Assignment
 from apps.scheduling.services import place_pending
-from apps.telemetry.models import Assignment
 from apps.tenancy.models import Role
 from tests.booking.workload_helpers import SLICE, reserved, workloads_url
 from tests.scheduling.conftest import enroll_node

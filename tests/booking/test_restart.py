@@ -8,10 +8,9 @@ from rest_framework.test import APIClient
 from apps.audit.models import AuditEvent
 from apps.booking.models import Workload
 from apps.catalog.models import Device
-from apps.scheduling.models import Allocation
+from apps.scheduling.models import Allocation, Assignment
 from apps.scheduling.services import place_pending
 from apps.telemetry import services as telemetry
-from apps.telemetry.models import Assignment
 from apps.tenancy.models import Role
 from tests.booking.workload_helpers import SLICE, workloads_url
 

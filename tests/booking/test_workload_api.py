@@ -2,8 +2,8 @@ import pytest
 
 from apps.audit.models import AuditEvent
 from apps.booking.models import Workload
+from apps.scheduling.models import Assignment
 from apps.scheduling.services import place_pending
-from apps.telemetry.models import Assignment
 from apps.tenancy.models import Role
 from tests.scheduling.conftest import enroll_node
 

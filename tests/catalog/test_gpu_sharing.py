@@ -17,7 +17,7 @@ A100 = {"model": "NVIDIA A100-SXM4-80GB", "count": 2, "memory": 81920}
 
 def _set_sharing(as_user, provider, cluster, mode, role="admin"):
     client = as_user(getattr(provider, role), provider.organization)
-    return client.post(reverse("catalog:cluster_sharing", args=[cluster.pk]), {"gpu_sharing": mode}, follow=True)
+    return client.post(reverse("fleet:cluster_sharing", args=[cluster.pk]), {"gpu_sharing": mode}, follow=True)
 
 
 def test_a100_cards_sell_mig_profiles_by_default_and_a_quarter_slice_waits(provider, customer, cluster):
@@ -77,7 +77,7 @@ def test_members_cannot_change_sharing_and_other_providers_do_not_see_the_cluste
         as_user, provider, other_provider, cluster):
     assert _set_sharing(as_user, provider, cluster, "whole", role="member").status_code == 403
     client = as_user(other_provider.admin, other_provider.organization)
-    response = client.post(reverse("catalog:cluster_sharing", args=[cluster.pk]), {"gpu_sharing": "whole"})
+    response = client.post(reverse("fleet:cluster_sharing", args=[cluster.pk]), {"gpu_sharing": "whole"})
     assert response.status_code == 404
     cluster.refresh_from_db()
     assert cluster.gpu_sharing == Cluster.GpuSharing.CHIP_DEFAULT

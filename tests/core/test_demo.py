@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.accounts.models import User
-from apps.core.demo import DEMO_PASSWORD, demo_world_load
+from apps.portal.demo import DEMO_PASSWORD, demo_world_load
 from apps.tenancy.models import Membership, Organization
 
 pytestmark = pytest.mark.django_db

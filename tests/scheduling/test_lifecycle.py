@@ -11,9 +11,9 @@ from rest_framework.test import APIClient
 from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
 from apps.catalog.models import Device
+from apps.scheduling.models import Assignment
 from apps.scheduling.services import place_pending
 from apps.telemetry import services as telemetry
-from apps.telemetry.models import Assignment
 from tests.scheduling.conftest import pending_workload
 
 pytestmark = pytest.mark.django_db

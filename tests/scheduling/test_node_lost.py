@@ -10,10 +10,9 @@ from django.utils import timezone
 from apps.audit.models import AuditEvent
 from apps.booking.models import Workload
 from apps.catalog.models import Device, Node
-from apps.scheduling.models import Allocation
+from apps.scheduling.models import Allocation, Assignment
 from apps.scheduling.services import place_pending
 from apps.telemetry import services as telemetry
-from apps.telemetry.models import Assignment
 from tests.scheduling.conftest import enroll_node, pending_workload
 
 pytestmark = pytest.mark.django_db

@@ -15,10 +15,9 @@ from apps.booking.services import workload_submit
 from apps.catalog.models import Device, Node, Region
 from apps.catalog.reference import reference_data_sync
 from apps.catalog.services import cluster_create
-from apps.scheduling.models import Allocation
+from apps.scheduling.models import Allocation, Assignment
 from apps.scheduling.services import place_pending
 from apps.telemetry import services as telemetry
-from apps.telemetry.models import Assignment
 from tests.agents.live import AgentFleet, wait_for
 from tests.conftest import make_tenant
 

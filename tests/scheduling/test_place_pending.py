@@ -4,9 +4,8 @@ from django.db.models import Sum
 from apps.booking.models import Workload
 from apps.catalog.models import Device, Node, Region
 from apps.catalog.services import cluster_create
-from apps.scheduling.models import Allocation, PlacementDecision
+from apps.scheduling.models import Allocation, Assignment, PlacementDecision
 from apps.scheduling.services import place_pending, workload_release
-from apps.telemetry.models import Assignment
 from tests.scheduling.conftest import enroll_node, pending_workload
 
 pytestmark = pytest.mark.django_db

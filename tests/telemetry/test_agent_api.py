@@ -7,8 +7,10 @@ from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
 from apps.catalog.models import AcceleratorModel, Device, Node
+from apps.scheduling import dispatch
+from apps.scheduling.models import Assignment
 from apps.telemetry import services
-from apps.telemetry.models import Assignment, AssignmentSample, BootstrapToken, DeviceSample
+from apps.telemetry.models import AssignmentSample, BootstrapToken, DeviceSample
 from tests.telemetry.conftest import inventory, report
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +142,7 @@ def test_a_malformed_report_is_a_400_and_stores_nothing(enroll, change):
 def test_assignments_are_delivered_and_their_states_recorded(enroll):
     node_id, _cred, client = enroll()
     node = Node.objects.get(id=node_id)
-    assignment = services.assignment_create(node=node, spec={"command": ["true"], "device_indices": [0]})
+    assignment = dispatch.assignment_create(node=node, spec={"command": ["true"], "device_indices": [0]})
     reply = client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json").json()
     assert reply["assignments"] == [{"id": str(assignment.id), "action": "start", "spec": assignment.spec}]
 
@@ -160,7 +162,7 @@ def test_assignments_are_delivered_and_their_states_recorded(enroll):
 
 def test_a_running_assignment_reports_its_own_usage_and_bad_usage_is_refused(enroll):
     node_id, _cred, client = enroll()
-    assignment = services.assignment_create(node=Node.objects.get(id=node_id), spec={"device_indices": [0]})
+    assignment = dispatch.assignment_create(node=Node.objects.get(id=node_id), spec={"device_indices": [0]})
     running = {"id": str(assignment.id), "state": "running",
                "usage": {"utilization_pct": 24.5, "memory_used_mib": 16384}}
     assert client.post("/api/agent/v1/heartbeat", report(node_id, 1, assignments=[running]),
@@ -176,10 +178,10 @@ def test_a_running_assignment_reports_its_own_usage_and_bad_usage_is_refused(enr
 
 def test_stop_is_sent_until_the_agent_reports_a_final_state(enroll):
     node_id, _cred, client = enroll()
-    assignment = services.assignment_create(node=Node.objects.get(id=node_id), spec={"command": ["sleep", "100"]})
+    assignment = dispatch.assignment_create(node=Node.objects.get(id=node_id), spec={"command": ["sleep", "100"]})
     running = {"id": str(assignment.id), "state": "running"}
     client.post("/api/agent/v1/heartbeat", report(node_id, 1, assignments=[running]), format="json")
-    services.assignment_stop(assignment=assignment)
+    dispatch.assignment_stop(assignment=assignment)
     reply = client.post("/api/agent/v1/heartbeat", report(node_id, 2, assignments=[running]), format="json").json()
     assert reply["assignments"] == [{"id": str(assignment.id), "action": "stop"}]
     stopped = {"id": str(assignment.id), "state": "stopped", "exit_code": -15}
@@ -216,7 +218,7 @@ def test_a_silent_node_turns_unreachable_and_back_to_online_on_its_next_heartbea
 @override_settings(TIDEGRID_NODE_UNREACHABLE_AFTER_S=30)
 def test_work_declared_lost_while_the_node_was_away_is_stopped_when_it_returns(enroll):
     node_id, _cred, client = enroll()
-    assignment = services.assignment_create(node=Node.objects.get(id=node_id), spec={"command": ["sleep", "100"]})
+    assignment = dispatch.assignment_create(node=Node.objects.get(id=node_id), spec={"command": ["sleep", "100"]})
     running = {"id": str(assignment.id), "state": "running"}
     client.post("/api/agent/v1/heartbeat", report(node_id, 1, assignments=[running]), format="json")
     assert services.nodes_mark_unreachable(now=timezone.now() + timedelta(seconds=31)) == 1

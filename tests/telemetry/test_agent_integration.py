@@ -16,8 +16,10 @@ from django.test import override_settings
 from apps.catalog.models import Node, Region
 from apps.catalog.reference import reference_data_sync
 from apps.catalog.services import cluster_create
+from apps.scheduling import dispatch
+from apps.scheduling.models import Assignment
 from apps.telemetry import services
-from apps.telemetry.models import Assignment, DeviceSample
+from apps.telemetry.models import DeviceSample
 from tests.agents.live import wait_for
 from tests.conftest import make_tenant
 
@@ -135,7 +137,7 @@ def test_agent_runs_an_assignment_as_a_local_process_and_reports_its_exit_code(f
         " 'mem', os.environ['CUDA_DEVICE_MEMORY_LIMIT'], 'epochs', os.environ['EPOCHS'])\n"
         "sys.exit(3)\n"
     )
-    assignment = services.assignment_create(node=node, spec={
+    assignment = dispatch.assignment_create(node=node, spec={
         "command": [sys.executable, "-c", script], "env": {"EPOCHS": "2"}, "workload_kind": "batch",
         "device_uuids": [node.devices.get(index=1).uuid], "device_indices": [1],
         "compute_milli": 250, "memory_mib": 10240, "profile": None,

@@ -2,6 +2,7 @@ import pytest
 from django.test import override_settings
 
 from apps.catalog.models import Cluster, Device, Node
+from apps.scheduling import dispatch
 from apps.telemetry import services
 from apps.telemetry.models import BootstrapToken
 from apps.telemetry.rollups import telemetry_rollup
@@ -93,7 +94,7 @@ def test_chart_series_come_from_rollups_for_longer_ranges(as_user, provider, enr
 def test_cordon_drain_and_decommission(as_user, provider, enroll):
     node_id, _cred, agent = enroll()
     node = Node.objects.get(id=node_id)
-    assignment = services.assignment_create(node=node, spec={"command": ["sleep", "60"]})
+    assignment = dispatch.assignment_create(node=node, spec={"command": ["sleep", "60"]})
     client = as_user(provider.admin, provider.organization)
     client.post(f"/provider/nodes/{node_id}/action/", {"action": "cordon"})
     assert Node.objects.get(id=node_id).state == Node.State.CORDONED

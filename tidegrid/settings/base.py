@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.scheduling",
     "apps.billing",
     "apps.ledger",
+    "apps.portal",
 ]
 
 MIDDLEWARE = [
@@ -112,7 +113,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "core:dashboard"
+LOGIN_REDIRECT_URL = "portal:dashboard"
 
 # --- django-allauth: email login, mandatory verification, TOTP, rate limits (kept in the Redis cache)
 ACCOUNT_LOGIN_METHODS = {"email"}

@@ -1,6 +1,6 @@
 from rest_framework import generics, serializers
 
-from apps.core.api.views import OrganizationScopedMixin
+from apps.tenancy.api.scoping import OrganizationScopedMixin
 from apps.tenancy.models import Role
 
 from ..models import AuditEvent

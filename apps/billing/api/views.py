@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.views import OrganizationScopedMixin
+from apps.tenancy.api.scoping import OrganizationScopedMixin
 from apps.tenancy.models import Organization
 
 from .. import selectors

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog.models import AcceleratorModel
-from apps.core.api.views import OrganizationScopedMixin
+from apps.tenancy.api.scoping import OrganizationScopedMixin
 from apps.tenancy.models import Role
 
 from .. import services

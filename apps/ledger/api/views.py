@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.errors import error_response
-from apps.core.api.views import OrganizationScopedMixin
+from apps.tenancy.api.scoping import OrganizationScopedMixin
 from apps.tenancy.models import Role
 
 from .. import payments as payment_services

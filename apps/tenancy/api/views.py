@@ -3,7 +3,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.views import ActorMixin, OrganizationScopedMixin
+from apps.tenancy.api.scoping import ActorMixin, OrganizationScopedMixin
 
 from .. import services
 from ..access import effective_role, memberships_of, organizations_of

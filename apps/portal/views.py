@@ -11,8 +11,8 @@ from apps.tenancy.models import Role
 @require_GET
 def home(request):
     if request.user.is_authenticated:
-        return redirect("core:dashboard")
-    return render(request, "core/home.html")
+        return redirect("portal:dashboard")
+    return render(request, "portal/home.html")
 
 
 @login_required
@@ -21,7 +21,7 @@ def dashboard(request):
     """The persona's start page: what they can do next with the organization they are working in."""
     membership = request.active_membership
     if not membership:
-        return render(request, "core/dashboard_no_org.html", {
+        return render(request, "portal/dashboard_no_org.html", {
             "memberships": tenancy_selectors.membership_list_for_actor(actor=Actor(user=request.user)),
         })
     organization = membership.organization
@@ -33,4 +33,4 @@ def dashboard(request):
         "jurisdiction": list(organization.jurisdiction.all()) if organization.kind == "government" else [],
         "persona_label": settings.PERSONA_LABELS.get(organization.kind, ""),
     }
-    return render(request, f"core/dashboard_{organization.kind}.html", context)
+    return render(request, f"portal/dashboard_{organization.kind}.html", context)

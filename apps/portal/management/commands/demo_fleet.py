@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from apps.core.demo import demo_fleet_tokens
+from apps.portal.demo import demo_fleet_tokens
 
 
 class Command(BaseCommand):

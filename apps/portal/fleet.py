@@ -1,4 +1,6 @@
-"""Provider portal: clusters, enrollment tokens, nodes with live telemetry and charts."""
+"""Provider portal: clusters, enrollment tokens, nodes with live telemetry and charts. These pages
+combine the catalog (what is registered) with telemetry (tokens, live readings) and scheduling (what
+runs where), so they sit in the portal layer above all three."""
 
 from __future__ import annotations
 
@@ -12,23 +14,20 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.catalog import services
+from apps.catalog.forms import BootstrapTokenForm, ClusterForm, ClusterSharingForm, NodeActionForm
+from apps.catalog.models import Cluster, Device, Node
 from apps.core.forms import apply_service_errors
 from apps.telemetry import selectors as telemetry_selectors
 from apps.telemetry import services as telemetry_services
 from apps.telemetry.models import BootstrapToken
-from apps.tenancy.access import access_object, access_organization, actor_from_request, role_at_least
+from apps.tenancy.access import access_object, active_organization, actor_from_request, role_at_least
 from apps.tenancy.models import Organization, Role
-
-from . import services
-from .forms import BootstrapTokenForm, ClusterForm, ClusterSharingForm, NodeActionForm
-from .models import Cluster, Device, Node
 
 
 def _provider(request, *, min_role: str = Role.VIEWER) -> Organization:
-    membership = request.active_membership
-    if not membership or membership.organization.kind != Organization.Kind.PROVIDER:
-        raise Http404(_("Switch to a provider organization to manage a fleet."))
-    return access_organization(actor_from_request(request), membership.organization_id, min_role=min_role)
+    return active_organization(request, kind=Organization.Kind.PROVIDER, min_role=min_role,
+                               missing=_("Switch to a provider organization to manage a fleet."))
 
 
 def _is_admin(request) -> bool:
@@ -49,7 +48,7 @@ def cluster_list(request):
         else:
             messages.success(request, _("Cluster “%(name)s” registered. Create an enrollment token to add nodes.")
                              % {"name": cluster.name})
-            return redirect("catalog:cluster_detail", pk=cluster.pk)
+            return redirect("fleet:cluster_detail", pk=cluster.pk)
     clusters = (Cluster.objects.filter(organization=organization).select_related("region")
                 .annotate(node_count=Count("nodes", filter=~Q(nodes__state=Node.State.DECOMMISSIONED), distinct=True),
                           device_count=Count("nodes__devices", distinct=True)))
@@ -119,7 +118,7 @@ def cluster_sharing(request, pk):
     form = ClusterSharingForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose one of the listed sharing modes."))
-        return redirect("catalog:cluster_detail", pk=cluster.pk)
+        return redirect("fleet:cluster_detail", pk=cluster.pk)
     try:
         cluster = services.cluster_sharing_set(actor=actor, cluster=cluster, **form.cleaned_data)
     except ValidationError as error:
@@ -127,7 +126,7 @@ def cluster_sharing(request, pk):
     else:
         messages.success(request, _("Cards in “%(name)s” are now sold as: %(mode)s.")
                          % {"name": cluster.name, "mode": cluster.get_gpu_sharing_display()})
-    return redirect("catalog:cluster_detail", pk=cluster.pk)
+    return redirect("fleet:cluster_detail", pk=cluster.pk)
 
 
 @login_required
@@ -137,7 +136,7 @@ def bootstrap_token_revoke(request, pk):
     token = access_object(actor, BootstrapToken.objects.select_related("cluster"), pk, min_role=Role.ADMIN)
     telemetry_services.bootstrap_token_revoke(actor=actor, token=token)
     messages.success(request, _("Enrollment token revoked."))
-    return redirect("catalog:cluster_detail", pk=token.cluster_id)
+    return redirect("fleet:cluster_detail", pk=token.cluster_id)
 
 
 @login_required
@@ -174,7 +173,7 @@ def node_action(request, pk):
     form = NodeActionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Unknown action."))
-        return redirect("catalog:node_detail", pk=node.pk)
+        return redirect("fleet:node_detail", pk=node.pk)
     try:
         services.node_set_state(actor=actor_from_request(request), node=node, action=form.cleaned_data["action"])
     except ValidationError as error:
@@ -185,7 +184,7 @@ def node_action(request, pk):
                 "drain": _("Node %(host)s is draining: its workloads are being stopped."),
                 "decommission": _("Node %(host)s is decommissioned; its agent credential no longer works.")}
         messages.success(request, done[form.cleaned_data["action"]] % {"host": node.hostname})
-    return redirect("catalog:node_detail", pk=node.pk)
+    return redirect("fleet:node_detail", pk=node.pk)
 
 
 @login_required
@@ -198,4 +197,4 @@ def device_release(request, pk):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Device %(index)s is back in service.") % {"index": device.index})
-    return redirect("catalog:node_detail", pk=device.node_id)
+    return redirect("fleet:node_detail", pk=device.node_id)

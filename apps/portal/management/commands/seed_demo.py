@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from apps.core.demo import DEMO_PASSWORD, demo_world_load
+from apps.portal.demo import DEMO_PASSWORD, demo_world_load
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from . import views
+from . import fleet as views
 
-app_name = "catalog"
+app_name = "fleet"
 
 urlpatterns = [
     path("provider/clusters/", views.cluster_list, name="cluster_list"),

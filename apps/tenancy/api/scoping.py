@@ -1,5 +1,5 @@
-"""Base classes every API view derives from. They own tenant scoping: a subclass declares the model's
-queryset and the minimum roles, and never writes its own get_queryset/get_object."""
+"""Base classes every organization-scoped API view derives from. They own tenant scoping: a subclass
+declares the model's queryset and the minimum roles, and never writes its own get_queryset/get_object."""
 
 from __future__ import annotations
 

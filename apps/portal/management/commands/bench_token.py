@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 
 from apps.catalog.models import Region
 from apps.catalog.services import cluster_create
-from apps.core.demo import demo_world_load
+from apps.portal.demo import demo_world_load
 from apps.telemetry.services import bootstrap_token_create
 from apps.tenancy.access import Actor
 from apps.tenancy.models import Organization
