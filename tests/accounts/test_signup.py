@@ -112,7 +112,7 @@ def test_confirming_the_email_verifies_it_and_signs_the_user_in_to_the_empty_das
     assert EmailAddress.objects.get(email=NEW_EMAIL).verified
     dashboard = client.get(DASHBOARD_URL)
     assert dashboard.status_code == 200
-    assert "core/dashboard_no_org.html" in [t.name for t in dashboard.templates]
+    assert "portal/dashboard_no_org.html" in [t.name for t in dashboard.templates]
     html = dashboard.content.decode()
     assert "Create an organization" in html
     assert f'href="{reverse("tenancy:organization_create")}"' in html
