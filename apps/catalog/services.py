@@ -199,7 +199,7 @@ def provider_profile_save(*, actor: Actor, organization: Organization, credit_co
     if errors:
         raise ValidationError(errors)
     credit_code = (credit_code or "").strip().upper()
-    if credit_code != organization.credit_code:
+    if credit_code != profile.organization.credit_code:
         from apps.tenancy.services import organization_update_profile
 
         organization_update_profile(actor=actor, organization=organization, credit_code=credit_code)
@@ -228,7 +228,7 @@ def provider_profile_submit(*, actor: Actor, organization: Organization) -> Prov
     profile.submitted_at = timezone.now()
     profile.save(update_fields=["state", "submitted_at", "updated_at"])
     audit_record(actor=actor, action="provider.submitted", organization=organization, target=profile,
-                 details={"credit_code": organization.credit_code})
+                 details={"credit_code": profile.organization.credit_code})
     return profile
 
 
@@ -263,7 +263,7 @@ def provider_approve(*, actor: Actor, organization: Organization) -> ProviderPro
     profile = _review(actor=actor, organization=organization, allowed_from={ProviderProfile.State.PENDING},
                       to_state=ProviderProfile.State.APPROVED)
     audit_record(actor=actor, action="provider.approved", organization=organization, target=profile,
-                 details={"credit_code": organization.credit_code, "contact_name": profile.contact_name,
+                 details={"credit_code": profile.organization.credit_code, "contact_name": profile.contact_name,
                           "contact_phone": profile.contact_phone, "contact_email": profile.contact_email,
                           "bank_name": profile.bank_name, "bank_account_name": profile.bank_account_name,
                           "bank_account": _account_tail(profile.bank_account_number)})
