@@ -257,6 +257,7 @@ def _review(*, actor: Actor, organization: Organization, allowed_from: set[str],
 def provider_approve(*, actor: Actor, organization: Organization) -> ProviderProfile:
     """Staff checked the USCC, the contact and the payout account: the provider's capacity goes on sale."""
     _require_staff(actor)
+    _require_provider(organization)
     missing = _missing_for_review(_profile_locked(organization))
     if missing:
         raise ValidationError(missing)

@@ -345,3 +345,22 @@ def test_the_demo_provider_is_approved_and_loading_twice_changes_nothing():
     provider = Organization.objects.get(name="East China Compute Hub")
     assert provider.provider_profile.state == "approved"
     assert AuditEvent.objects.filter(organization=provider, action="provider.approved").count() == 1
+
+
+def test_customers_are_not_vetted_and_nothing_is_written_for_them(customer, staff):
+    with pytest.raises(ValidationError):
+        services.provider_approve(actor=staff, organization=customer.organization)
+    with pytest.raises(ValidationError):
+        services.provider_profile_save(actor=customer.actor("admin"), organization=customer.organization, **RECORD)
+    assert not ProviderProfile.objects.exists()
+
+
+def test_staff_acting_through_an_api_key_cannot_vet(unvetted_provider, staff):
+    from apps.tenancy.models import ApiKey
+
+    _submitted(unvetted_provider)
+    key = ApiKey(organization=unvetted_provider.organization, name="k", prefix="x", key_hash="y",
+                 created_by=staff.user)
+    with pytest.raises(PermissionDenied):
+        services.provider_approve(actor=Actor(user=staff.user, api_key=key),
+                                  organization=unvetted_provider.organization)
