@@ -30,7 +30,7 @@ class ProviderProfileAdmin(admin.ModelAdmin):
     actions (each a service call, audited). The record itself is the provider's to edit."""
 
     list_display = ("organization", "state", "credit_code", "credit_code_checked", "contact_name", "bank_name",
-                    "submitted_at", "reviewed_at")
+                    "payable", "submitted_at", "reviewed_at")
     list_filter = ("state",)
     search_fields = ("organization__name", "organization__credit_code", "contact_name")
     readonly_fields = ("organization", "state", "credit_code", "credit_code_checked", "contact_name",
@@ -62,6 +62,16 @@ class ProviderProfileAdmin(admin.ModelAdmin):
         except ValidationError:
             return False
         return True
+
+    @admin.display(description=gettext_lazy("Payable"))
+    def payable(self, obj):
+        """What the platform owes the provider; held (no payout) unless approved."""
+        from apps.ledger.models import Account
+        from apps.ledger.services import fen_display
+
+        balance = (Account.objects.filter(organization_id=obj.organization_id, kind=Account.Kind.PROVIDER_PAYABLE)
+                   .values_list("balance_fen", flat=True).first() or 0)
+        return _("%(amount)s (held)") % {"amount": fen_display(balance)} if obj.payable_held else fen_display(balance)
 
     def _run(self, request, queryset, service, **kwargs):
         done = 0

@@ -306,6 +306,7 @@ def test_staff_approve_and_reject_with_a_reason_in_the_admin(client, unvetted_pr
     profile = ProviderProfile.objects.get(organization=unvetted_provider.organization)
     listing = client.get(_changelist()).content.decode()
     assert unvetted_provider.organization.name in listing
+    assert "¥0.00 (held)" in listing  # not approved yet: nothing would be paid out
 
     client.post(_changelist(), {"action": "approve", "_selected_action": [profile.pk]})
     assert ProviderProfile.objects.get(pk=profile.pk).state == "approved"
