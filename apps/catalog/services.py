@@ -84,10 +84,13 @@ def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
     require_fleet_admin(actor, node.organization_id)
     if action not in _TRANSITIONS:
         raise ValidationError({"action": [_("Unknown action.")]})
-    if action == "uncordon" and ProviderProfile.objects.filter(
-            organization_id=node.organization_id, state=ProviderProfile.State.SUSPENDED).exists():
-        raise ValidationError({"action": [_("Your provider account is suspended: nodes stay cordoned until "
-                                            "TideGrid staff reinstate it.")]})
+    if action == "uncordon":
+        # Locks the vetting record: a concurrent suspension either is seen here or cordons after this.
+        vetting = (ProviderProfile.objects.select_for_update().filter(organization_id=node.organization_id)
+                   .values_list("state", flat=True).first())
+        if vetting == ProviderProfile.State.SUSPENDED:
+            raise ValidationError({"action": [_("Your provider account is suspended: nodes stay cordoned until "
+                                                "TideGrid staff reinstate it.")]})
     return _node_state_apply(actor=actor, node=node, action=action)
 
 

@@ -365,3 +365,55 @@ def test_staff_acting_through_an_api_key_cannot_vet(unvetted_provider, staff):
     with pytest.raises(PermissionDenied):
         services.provider_approve(actor=Actor(user=staff.user, api_key=key),
                                   organization=unvetted_provider.organization)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_provider_uncordoning_while_staff_suspend_it_never_ends_with_an_active_node():
+    """Racing real connections: the provider uncordons its own cordoned node while staff suspend it.
+    Whichever commits first, the node ends cordoned (the suspension either sees the uncordon or refuses it)."""
+    import threading
+
+    from django.db import connection
+
+    from apps.catalog.reference import reference_data_sync
+    from tests.conftest import make_tenant
+
+    reference_data_sync()
+    staff = Actor(user=UserFactory(is_staff=True))
+    for round_ in range(4):
+        provider = make_tenant(kind="provider", name=f"Racer Compute {round_}")
+        cluster = cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="sh",
+                                 region=Region.objects.get(code="cn-shanghai"), kind="bare_metal")
+        node = enroll_node(provider, cluster, f"racer-{round_}")
+        node_set_state(actor=provider.actor("admin"), node=node, action="cordon")
+        start = threading.Barrier(2)
+        outcome = {}
+
+        def uncordon(provider=provider, node=node, start=start, outcome=outcome):
+            start.wait()
+            try:
+                node_set_state(actor=provider.actor("admin"), node=node, action="uncordon")
+                outcome["uncordon"] = "done"
+            except ValidationError:
+                outcome["uncordon"] = "refused"
+            finally:
+                connection.close()
+
+        def suspend(provider=provider, start=start):
+            start.wait()
+            try:
+                services.provider_suspend(actor=staff, organization=provider.organization, reason="race")
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=uncordon), threading.Thread(target=suspend)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert ProviderProfile.objects.get(organization=provider.organization).state == "suspended"
+        assert Node.objects.get(pk=node.pk).state == Node.State.CORDONED, outcome
+        services.provider_reinstate(actor=staff, organization=provider.organization)
+        # Reinstating gives back exactly what the suspension took: the node again if it had been uncordoned.
+        expected = Node.State.ACTIVE if outcome["uncordon"] == "done" else Node.State.CORDONED
+        assert Node.objects.get(pk=node.pk).state == expected
