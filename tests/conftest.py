@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from apps.tenancy.access import Actor
 from apps.tenancy.models import Organization, Role
 from apps.tenancy.services import api_key_create, organization_create
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, ProviderProfileFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -31,13 +31,18 @@ class Tenant:
         return Actor(user=getattr(self, role))
 
 
-def make_tenant(kind: str = Organization.Kind.CUSTOMER, name: str = "Acme AI") -> Tenant:
+def make_tenant(kind: str = Organization.Kind.CUSTOMER, name: str = "Acme AI", *,
+                vetting: str | None = "approved") -> Tenant:
+    """``vetting``: a provider's vetting state (approved by default, so its capacity is sold; None for
+    a provider that has not filled in its record yet, as after sign-up)."""
     owner = UserFactory()
     organization = organization_create(actor=Actor(user=owner), kind=kind, name=name) if kind != "government" else None
     if organization is None:
         staff = UserFactory(is_staff=True)
         organization = organization_create(actor=Actor(user=staff), kind=kind, name=name)
         organization.memberships.filter(user=staff).update(user=owner)
+    if kind == Organization.Kind.PROVIDER and vetting is not None:
+        ProviderProfileFactory(organization=organization, state=vetting)
     roles = {}
     for role in (Role.ADMIN, Role.MEMBER, Role.VIEWER):
         roles[role.value] = MembershipFactory(organization=organization, role=role).user
@@ -109,6 +114,12 @@ def provider(db) -> Tenant:
 @pytest.fixture
 def other_provider(db) -> Tenant:
     return make_tenant(kind="provider", name="West Compute")
+
+
+@pytest.fixture
+def unvetted_provider(db) -> Tenant:
+    """A provider straight after sign-up: it may register clusters and enroll nodes, nothing is sold."""
+    return make_tenant(kind="provider", name="Newcomer Compute", vetting=None)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@ import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
+from apps.catalog.models import ProviderProfile
 from apps.tenancy.models import Membership, Organization, Role
 
 PASSWORD = "correct-horse-battery-staple"
@@ -37,3 +38,20 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.OWNER
+
+
+class ProviderProfileFactory(factory.django.DjangoModelFactory):
+    """A provider's vetting record, approved by default (its capacity is sold); pass ``state`` for others."""
+
+    class Meta:
+        model = ProviderProfile
+        django_get_or_create = ("organization",)
+
+    organization = factory.SubFactory(OrganizationFactory, kind=Organization.Kind.PROVIDER)
+    state = ProviderProfile.State.APPROVED
+    contact_name = "Li Lei"
+    contact_phone = "+86 21 5555 0100"
+    contact_email = factory.Sequence(lambda n: f"ops{n}@provider.example")
+    bank_name = "中国工商银行上海张江支行"
+    bank_account_name = factory.LazyAttribute(lambda o: o.organization.name)
+    bank_account_number = "6222020200112233445"

@@ -2,6 +2,8 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from apps.tenancy.uscc import validate_uscc
+
 from .models import Cluster, Region
 
 
@@ -41,3 +43,23 @@ class BootstrapTokenForm(forms.Form):
 
 class NodeActionForm(forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in ("cordon", "uncordon", "drain", "decommission")])
+
+
+class ProviderProfileForm(forms.Form):
+    """The provider's vetting record; field checks here, the service re-checks and writes (and audits)."""
+
+    credit_code = forms.CharField(label=_("Unified social credit code"), max_length=18,
+                                  help_text=_("统一社会信用代码, 18 characters, printed on the business licence."))
+    contact_name = forms.CharField(label=_("Contact name"), max_length=100)
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=30)
+    contact_email = forms.EmailField(label=_("Contact e-mail"))
+    bank_name = forms.CharField(label=_("Bank"), max_length=100,
+                                help_text=_("Bank and branch, e.g. 中国工商银行上海张江支行"))
+    bank_account_name = forms.CharField(label=_("Account name"), max_length=200,
+                                        help_text=_("As registered with the bank: usually the company's legal name."))
+    bank_account_number = forms.CharField(label=_("Account number"), max_length=40)
+
+    def clean_credit_code(self) -> str:
+        code = self.cleaned_data["credit_code"].strip().upper()
+        validate_uscc(code)
+        return code

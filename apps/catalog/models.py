@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -232,3 +233,59 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node.hostname}/{self.index} {self.reported_name}"
+
+
+class ProviderProfile(models.Model):
+    """A provider organization's vetting record: checked USCC (the organization's own), a contact and the
+    agreed payout account. Only an approved provider's capacity is sold; a suspended provider's nodes are
+    cordoned and its payable is held. Staff move it between states (see ``services.provider_*``)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Not submitted")
+        PENDING = "pending", _("Awaiting review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        SUSPENDED = "suspended", _("Suspended")
+
+    organization = models.OneToOneField("tenancy.Organization", verbose_name=_("organization"),
+                                        on_delete=models.CASCADE, related_name="provider_profile")
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.DRAFT)
+    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True,
+                                 help_text=_("Bank and branch, e.g. 中国工商银行上海张江支行"))
+    bank_account_name = models.CharField(_("account name"), max_length=200, blank=True,
+                                         help_text=_("As registered with the bank: usually the company's legal name."))
+    bank_account_number = models.CharField(_("account number"), max_length=40, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason"), max_length=500, blank=True,
+                              help_text=_("Why the provider was rejected or suspended (shown to the provider)."))
+    # The nodes the suspension cordoned: reinstating uncordons these (if still cordoned), no others.
+    suspension_cordoned_nodes = models.JSONField(default=list, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("provider vetting")
+        verbose_name_plural = _("provider vetting")
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["draft", "pending", "approved", "rejected", "suspended"]),
+                name="provider_profile_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} ({self.get_state_display()})"
+
+    @property
+    def editable(self) -> bool:
+        """The provider may change the record until it is approved (then it is what staff checked)."""
+        return self.state in (self.State.DRAFT, self.State.PENDING, self.State.REJECTED)
+
+    @property
+    def payable_held(self) -> bool:
+        return self.state != self.State.APPROVED

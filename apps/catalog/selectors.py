@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
-from .models import AcceleratorModel, Cluster, Device, Node, Region, RegionLatency
+from .models import AcceleratorModel, Cluster, Device, Node, ProviderProfile, Region, RegionLatency
 
 
 def region_list() -> QuerySet[Region]:
@@ -35,6 +35,19 @@ def accelerator_model_match(*, reported_name: str, memory_total_mib: int | None 
     if memory_total_mib:
         return min(candidates, key=lambda m: abs(m.memory_mib - memory_total_mib))
     return candidates[0]
+
+
+def nodes_on_sale() -> QuerySet[Node]:
+    """Nodes whose capacity is sold (market and placement): active, online, of an approved provider.
+    A provider not (or no longer) approved keeps its fleet, but none of it is offered."""
+    return Node.objects.filter(state=Node.State.ACTIVE, liveness=Node.Liveness.ONLINE,
+                               organization__provider_profile__state=ProviderProfile.State.APPROVED)
+
+
+def provider_profile(*, organization) -> ProviderProfile:
+    """The organization's vetting record, or an unsaved draft when it has none yet."""
+    return ProviderProfile.objects.filter(organization=organization).first() or ProviderProfile(
+        organization=organization)
 
 
 # Fractional slice sizes the market lists (compute share; the slice gets the same share of card memory).
@@ -69,13 +82,12 @@ class Availability:
 
 def availability_list(*, region: Region | None = None, vendor: str | None = None,
                       min_memory_mib: int = 0) -> list[Availability]:
-    """Per model × region: cards on schedulable nodes, whole cards free, and the slice shapes that fit.
+    """Per model × region: cards on nodes on sale, whole cards free, and the slice shapes that fit.
 
     One grouped query (a histogram of free compute × free memory per model, region and sharing mode)
     keeps this cheap at fleet scale: devices with the same free counters are counted together.
     """
-    devices = (Device.objects.filter(node__state=Node.State.ACTIVE, node__liveness=Node.Liveness.ONLINE,
-                                     model__isnull=False)
+    devices = (Device.objects.filter(node__in=nodes_on_sale(), model__isnull=False)
                .exclude(health__in=(Device.Health.QUARANTINED, Device.Health.FAILED)))
     if region is not None:
         devices = devices.filter(node__cluster__region=region)

@@ -1,17 +1,22 @@
-"""Writes for the provider's fleet: clusters, node state (cordon/drain/decommission), device health."""
+"""Writes for the provider's fleet: clusters, node state (cordon/drain/decommission), device health, and
+the provider's vetting (approval, suspension)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+import re
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.audit.services import audit_record
 from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
+from apps.tenancy.uscc import validate_uscc
 
-from .models import Cluster, Device, Node, Region
+from .models import Cluster, Device, Node, ProviderProfile, Region
 from .signals import node_retiring
 
 FLEET_ADMIN_ONLY = gettext_lazy("Only owners and admins of the provider can manage its fleet.")
@@ -80,6 +85,19 @@ def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
     require_fleet_admin(actor, node.organization_id)
     if action not in _TRANSITIONS:
         raise ValidationError({"action": [_("Unknown action.")]})
+    if action == "uncordon":
+        # Locks the vetting record: a concurrent suspension either is seen here or cordons after this.
+        vetting = (ProviderProfile.objects.select_for_update().filter(organization_id=node.organization_id)
+                   .values_list("state", flat=True).first())
+        if vetting == ProviderProfile.State.SUSPENDED:
+            raise ValidationError({"action": [_("Your provider account is suspended: nodes stay cordoned until "
+                                                "TideGrid staff reinstate it.")]})
+    return _node_state_apply(actor=actor, node=node, action=action)
+
+
+def _node_state_apply(*, actor: Actor, node: Node, action: str, details: dict | None = None) -> Node:
+    """The transition itself, for callers that checked who may do it (the provider's admins above, staff
+    suspending a provider below)."""
     allowed_from, target = _TRANSITIONS[action]
     node = Node.objects.select_for_update().get(pk=node.pk)
     if node.state not in allowed_from:
@@ -91,7 +109,7 @@ def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
     node.state = target
     node.save(update_fields=["state"])
     audit_record(actor=actor, action=f"node.{action}", organization=node.organization_id, target=node,
-                 details={"hostname": node.hostname, "from": previous, "to": target})
+                 details={"hostname": node.hostname, "from": previous, "to": target, **(details or {})})
     return node
 
 
@@ -108,3 +126,189 @@ def device_release(*, actor: Actor, device: Device) -> Device:
     audit_record(actor=actor, action="device.released", organization=device.organization_id, target=device,
                  details={"uuid": device.uuid, "from": previous, "reason": reason})
     return device
+
+
+# --- provider vetting ----------------------------------------------------------------------------
+# A provider registers clusters and enrolls nodes at once, but its capacity is sold (market, placement)
+# only while its vetting record is approved. Staff approve, reject, suspend and reinstate; every step is
+# audited. Suspension cordons the provider's active nodes and holds its payable (ledger.provider_payout).
+
+VETTING_FIELDS = ("contact_name", "contact_phone", "contact_email", "bank_name", "bank_account_name",
+                  "bank_account_number")
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{6,22}[0-9]$")
+_ACCOUNT_NUMBER = re.compile(r"^[0-9]{8,30}$")
+STAFF_ONLY = gettext_lazy("Only TideGrid staff vet providers.")
+
+
+def _require_staff(actor: Actor) -> None:
+    if not getattr(actor.user, "is_staff", False) or actor.api_key is not None:
+        raise PermissionDenied(str(STAFF_ONLY))
+
+
+def _require_provider(organization: Organization) -> None:
+    if organization.kind != Organization.Kind.PROVIDER:
+        raise ValidationError({"organization": [_("Only provider organizations are vetted.")]})
+
+
+def _profile_locked(organization: Organization) -> ProviderProfile:
+    ProviderProfile.objects.get_or_create(organization=organization)
+    return ProviderProfile.objects.select_for_update().select_related("organization").get(organization=organization)
+
+
+def _account_tail(number: str) -> str:
+    return f"…{number[-4:]}" if number else ""
+
+
+def _missing_for_review(profile: ProviderProfile) -> dict[str, list[str]]:
+    """What a review needs and the record lacks: every field, and a valid USCC on the organization."""
+    required = str(_("Required before the review."))
+    errors = {name: [required] for name in VETTING_FIELDS if not getattr(profile, name)}
+    try:
+        validate_uscc(profile.organization.credit_code)
+    except ValidationError as error:
+        errors["credit_code"] = error.messages if profile.organization.credit_code else [required]
+    return errors
+
+
+@transaction.atomic
+def provider_profile_save(*, actor: Actor, organization: Organization, credit_code: str, **fields: str
+                          ) -> ProviderProfile:
+    """The provider fills in (or corrects) its vetting record; the USCC is the organization's own."""
+    require_fleet_admin(actor, organization)
+    _require_provider(organization)
+    unknown = set(fields) - set(VETTING_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown vetting fields: {sorted(unknown)}")
+    profile = _profile_locked(organization)
+    if not profile.editable:
+        raise ValidationError(_("The record was approved as it is: ask TideGrid staff to change it."))
+    cleaned = {name: (value or "").strip() for name, value in fields.items()}
+    if "bank_account_number" in cleaned:
+        cleaned["bank_account_number"] = re.sub(r"[\s\-]", "", cleaned["bank_account_number"])
+    errors: dict[str, list[str]] = {}
+    if cleaned.get("contact_phone") and not _PHONE.match(cleaned["contact_phone"]):
+        errors["contact_phone"] = [_("Enter a phone number of digits, e.g. +86 21 5555 0100 or 13800138000.")]
+    if cleaned.get("bank_account_number") and not _ACCOUNT_NUMBER.match(cleaned["bank_account_number"]):
+        errors["bank_account_number"] = [_("A bank account number has 8 to 30 digits.")]
+    for name, value in cleaned.items():
+        setattr(profile, name, value)
+    try:
+        profile.full_clean(exclude=["organization", "reviewed_by"])
+    except ValidationError as error:
+        errors.update({field: messages for field, messages in error.message_dict.items() if field not in errors})
+    if errors:
+        raise ValidationError(errors)
+    credit_code = (credit_code or "").strip().upper()
+    if credit_code != profile.organization.credit_code:
+        from apps.tenancy.services import organization_update_profile
+
+        organization_update_profile(actor=actor, organization=organization, credit_code=credit_code)
+        profile.organization.refresh_from_db()
+    profile.save()
+    audit_record(actor=actor, action="provider.profile_saved", organization=organization, target=profile,
+                 details={"contact_name": profile.contact_name, "bank_name": profile.bank_name,
+                          "bank_account": _account_tail(profile.bank_account_number),
+                          "credit_code": profile.organization.credit_code})
+    return profile
+
+
+@transaction.atomic
+def provider_profile_submit(*, actor: Actor, organization: Organization) -> ProviderProfile:
+    """Send the record to TideGrid staff for review (again, after a rejection)."""
+    require_fleet_admin(actor, organization)
+    _require_provider(organization)
+    profile = _profile_locked(organization)
+    if profile.state not in (ProviderProfile.State.DRAFT, ProviderProfile.State.REJECTED):
+        raise ValidationError(_("The record is %(state)s: there is nothing to submit.")
+                              % {"state": profile.get_state_display()})
+    missing = _missing_for_review(profile)
+    if missing:
+        raise ValidationError(missing)
+    profile.state = ProviderProfile.State.PENDING
+    profile.submitted_at = timezone.now()
+    profile.save(update_fields=["state", "submitted_at", "updated_at"])
+    audit_record(actor=actor, action="provider.submitted", organization=organization, target=profile,
+                 details={"credit_code": profile.organization.credit_code})
+    return profile
+
+
+def _review(*, actor: Actor, organization: Organization, allowed_from: set[str], to_state: str,
+            reason: str = "", reason_required: bool = False) -> ProviderProfile:
+    _require_staff(actor)
+    _require_provider(organization)
+    reason = (reason or "").strip()
+    if reason_required and not reason:
+        raise ValidationError({"reason": [_("Say why: the provider sees the reason.")]})
+    if len(reason) > 500:
+        raise ValidationError({"reason": [_("At most 500 characters.")]})
+    profile = _profile_locked(organization)
+    if profile.state not in allowed_from:
+        raise ValidationError(_("%(org)s is %(state)s: this step is not possible now.")
+                              % {"org": organization.name, "state": profile.get_state_display()})
+    profile.state = to_state
+    profile.reason = reason
+    profile.reviewed_at = timezone.now()
+    profile.reviewed_by = actor.user
+    profile.save(update_fields=["state", "reason", "reviewed_at", "reviewed_by", "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def provider_approve(*, actor: Actor, organization: Organization) -> ProviderProfile:
+    """Staff checked the USCC, the contact and the payout account: the provider's capacity goes on sale."""
+    _require_staff(actor)
+    _require_provider(organization)
+    missing = _missing_for_review(_profile_locked(organization))
+    if missing:
+        raise ValidationError(missing)
+    profile = _review(actor=actor, organization=organization, allowed_from={ProviderProfile.State.PENDING},
+                      to_state=ProviderProfile.State.APPROVED)
+    audit_record(actor=actor, action="provider.approved", organization=organization, target=profile,
+                 details={"credit_code": profile.organization.credit_code, "contact_name": profile.contact_name,
+                          "contact_phone": profile.contact_phone, "contact_email": profile.contact_email,
+                          "bank_name": profile.bank_name, "bank_account_name": profile.bank_account_name,
+                          "bank_account": _account_tail(profile.bank_account_number)})
+    return profile
+
+
+@transaction.atomic
+def provider_reject(*, actor: Actor, organization: Organization, reason: str) -> ProviderProfile:
+    profile = _review(actor=actor, organization=organization, allowed_from={ProviderProfile.State.PENDING},
+                      to_state=ProviderProfile.State.REJECTED, reason=reason, reason_required=True)
+    audit_record(actor=actor, action="provider.rejected", organization=organization, target=profile,
+                 details={"reason": profile.reason})
+    return profile
+
+
+@transaction.atomic
+def provider_suspend(*, actor: Actor, organization: Organization, reason: str) -> ProviderProfile:
+    """Stop selling the provider's capacity: its active nodes are cordoned (work running there goes on)
+    and its payable is held until it is reinstated."""
+    profile = _review(actor=actor, organization=organization, allowed_from={ProviderProfile.State.APPROVED},
+                      to_state=ProviderProfile.State.SUSPENDED, reason=reason, reason_required=True)
+    cordoned = []
+    for node in Node.objects.filter(organization=organization, state=Node.State.ACTIVE).order_by("pk"):
+        _node_state_apply(actor=actor, node=node, action="cordon", details={"by": "provider.suspended"})
+        cordoned.append(str(node.pk))
+    profile.suspension_cordoned_nodes = cordoned
+    profile.save(update_fields=["suspension_cordoned_nodes"])
+    audit_record(actor=actor, action="provider.suspended", organization=organization, target=profile,
+                 details={"reason": profile.reason, "nodes_cordoned": len(cordoned)})
+    return profile
+
+
+@transaction.atomic
+def provider_reinstate(*, actor: Actor, organization: Organization) -> ProviderProfile:
+    """Back on sale: uncordon the nodes the suspension cordoned (those still cordoned), release the hold."""
+    profile = _review(actor=actor, organization=organization, allowed_from={ProviderProfile.State.SUSPENDED},
+                      to_state=ProviderProfile.State.APPROVED)
+    uncordoned = 0
+    for node in Node.objects.filter(pk__in=profile.suspension_cordoned_nodes, organization=organization,
+                                    state=Node.State.CORDONED).order_by("pk"):
+        _node_state_apply(actor=actor, node=node, action="uncordon", details={"by": "provider.reinstated"})
+        uncordoned += 1
+    profile.suspension_cordoned_nodes = []
+    profile.save(update_fields=["suspension_cordoned_nodes"])
+    audit_record(actor=actor, action="provider.reinstated", organization=organization, target=profile,
+                 details={"nodes_uncordoned": uncordoned})
+    return profile

@@ -28,6 +28,7 @@ class Account(models.Model):
         PLATFORM_REVENUE = "platform_revenue", _("Platform revenue")
         STRIPE_CLEARING = "stripe_clearing", _("Stripe clearing")
         PROVIDER_PAYABLE = "provider_payable", _("Provider payable")
+        PROVIDER_PAYOUTS = "provider_payouts", _("Provider payouts (bank transfers)")
 
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
     organization = models.ForeignKey(
@@ -78,6 +79,7 @@ class LedgerTransaction(models.Model):
         REFUND = "refund", _("Refund")
         REFUND_REVERSAL = "refund_reversal", _("Refund cancelled")
         ADJUSTMENT = "adjustment", _("Adjustment")
+        PAYOUT = "payout", _("Payout")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)

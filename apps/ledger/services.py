@@ -332,3 +332,43 @@ def ledger_profile_set(*, actor: Actor, organization: Organization, mode: str,
                  details={"before": before, "after": {"mode": mode, "credit_limit_fen": credit_limit_fen}})
     low_balance_rearm(organization=organization)
     return profile
+
+
+# --- provider payouts (platform staff) ------------------------------------------------------------------
+
+@transaction.atomic
+def provider_payout(*, actor: Actor, organization: Organization, amount_fen: int, idempotency_key: str,
+                    reference: str = "") -> LedgerTransaction:
+    """Record a bank transfer to a provider's agreed payout account: its payable falls by the amount.
+
+    Held while the provider is not approved (suspended, or never vetted): the payout is refused, the
+    payable and its entries stay as they are until staff reinstate the provider."""
+    from apps.catalog.selectors import provider_profile
+
+    if not getattr(actor.user, "is_staff", False):
+        raise PermissionDenied(_("Only platform staff pay providers out."))
+    if organization.kind != Organization.Kind.PROVIDER:
+        raise ValidationError({"organization": [_("Only provider organizations are paid out.")]})
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+        raise ValidationError({"amount_fen": [_("A payout is a positive whole number of fen.")]})
+    profile = provider_profile(organization=organization)
+    if profile.payable_held:
+        raise ValidationError({"organization": [
+            _("The provider's payable is held (%(state)s): nothing is paid out until it is approved.")
+            % {"state": profile.get_state_display()}]}, code="payable_held")
+    payable = account_get_or_create(organization=organization, kind=Account.Kind.PROVIDER_PAYABLE)
+    payable = Account.objects.select_for_update().get(pk=payable.pk)
+    existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key, kind=LedgerTransaction.Kind.PAYOUT,
+                                                organization=organization).first()
+    if existing is None and amount_fen > payable.balance_fen:
+        raise ValidationError({"amount_fen": [_("The provider is owed %(owed)s; the payout cannot be more.")
+                                              % {"owed": fen_display(payable.balance_fen)}]})
+    txn, created = transaction_post(
+        idempotency_key=idempotency_key, kind=LedgerTransaction.Kind.PAYOUT,
+        memo=f"Payout to {profile.bank_name} {profile.bank_account_number[-4:]}", organization=organization,
+        lines=[(payable, -amount_fen), (platform_account(Account.Kind.PROVIDER_PAYOUTS), amount_fen)],
+        details={"reference": reference[:100], "bank_account_name": profile.bank_account_name})
+    if created:
+        audit_record(actor=actor, action="ledger.provider_payout", organization=organization, target=txn,
+                     details={"amount_fen": amount_fen, "reference": reference[:100]})
+    return txn

@@ -79,9 +79,33 @@ def demo_world_load() -> list[DemoLogin]:
                 Membership.objects.filter(organization=organization, user=staff).delete()
         if kind == Organization.Kind.CUSTOMER:
             _demo_wallet_credit(organization)
+        if kind == Organization.Kind.PROVIDER:
+            _demo_provider_vetted(organization, user=user, staff=staff)
         logins.append(DemoLogin(persona, email, organization.name))
     logins.append(DemoLogin("platform staff", STAFF_EMAIL, None))
     return logins
+
+
+DEMO_PROVIDER_VETTING = {"contact_name": "王工", "contact_phone": "+86 512 6666 0100",
+                         "contact_email": "provider@demo.tidegrid.cn", "bank_name": "中国工商银行苏州工业园区支行",
+                         "bank_account_name": "华东算力枢纽有限公司", "bank_account_number": "1102020109000012345"}
+
+
+def _demo_provider_vetted(organization: Organization, *, user, staff) -> None:
+    """The demo provider went through vetting like any other (filled in, submitted, approved by the demo
+    staff), so the demo fleet is on sale. A record staff later suspended stays suspended."""
+    from apps.catalog.models import ProviderProfile
+    from apps.catalog.selectors import provider_profile
+    from apps.catalog.services import provider_approve, provider_profile_save, provider_profile_submit
+
+    profile = provider_profile(organization=organization)
+    if profile.state in (ProviderProfile.State.APPROVED, ProviderProfile.State.SUSPENDED):
+        return
+    if profile.state != ProviderProfile.State.PENDING:
+        provider_profile_save(actor=Actor(user=user), organization=organization,
+                              credit_code=organization.credit_code, **DEMO_PROVIDER_VETTING)
+        provider_profile_submit(actor=Actor(user=user), organization=organization)
+    provider_approve(actor=Actor(user=staff), organization=organization)
 
 
 DEMO_WALLET_CREDIT_FEN = 200_000

@@ -7,16 +7,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.catalog import services
-from apps.catalog.forms import BootstrapTokenForm, ClusterForm, ClusterSharingForm, NodeActionForm
-from apps.catalog.models import Cluster, Device, Node
+from apps.catalog import selectors, services
+from apps.catalog.forms import BootstrapTokenForm, ClusterForm, ClusterSharingForm, NodeActionForm, ProviderProfileForm
+from apps.catalog.models import Cluster, Device, Node, ProviderProfile
 from apps.core.forms import apply_service_errors
 from apps.telemetry import selectors as telemetry_selectors
 from apps.telemetry import services as telemetry_services
@@ -52,8 +53,9 @@ def cluster_list(request):
     clusters = (Cluster.objects.filter(organization=organization).select_related("region")
                 .annotate(node_count=Count("nodes", filter=~Q(nodes__state=Node.State.DECOMMISSIONED), distinct=True),
                           device_count=Count("nodes__devices", distinct=True)))
-    return render(request, "catalog/cluster_list.html", {"clusters": clusters, "form": form,
-                                                         "can_manage": _is_admin(request)})
+    return render(request, "catalog/cluster_list.html", {
+        "clusters": clusters, "form": form, "can_manage": _is_admin(request),
+        "vetting": selectors.provider_profile(organization=organization)})
 
 
 @login_required
@@ -198,3 +200,34 @@ def device_release(request, pk):
     else:
         messages.success(request, _("Device %(index)s is back in service.") % {"index": device.index})
     return redirect("fleet:node_detail", pk=device.node_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def provider_vetting(request):
+    """The provider's vetting record: fill it in, submit it for review, see the state (and why)."""
+    organization = _provider(request)
+    profile = selectors.provider_profile(organization=organization)
+    can_edit = _is_admin(request) and profile.editable
+    initial = {"credit_code": organization.credit_code,
+               **{name: getattr(profile, name) for name in services.VETTING_FIELDS}}
+    form = ProviderProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied(_("Only owners and admins can change the record, and only until it is approved."))
+        if form.is_valid():
+            actor = actor_from_request(request)
+            try:
+                with transaction.atomic():
+                    profile = services.provider_profile_save(actor=actor, organization=organization,
+                                                             **form.cleaned_data)
+                    if profile.state in (ProviderProfile.State.DRAFT, ProviderProfile.State.REJECTED):
+                        profile = services.provider_profile_submit(actor=actor, organization=organization)
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, _("Submitted: TideGrid staff will review it. Your capacity goes on "
+                                            "sale once it is approved."))
+                return redirect("fleet:provider_vetting")
+    return render(request, "catalog/provider_vetting.html",
+                  {"profile": profile, "form": form, "can_edit": can_edit, "organization": organization})

@@ -5,6 +5,7 @@ from . import fleet as views
 app_name = "fleet"
 
 urlpatterns = [
+    path("provider/vetting/", views.provider_vetting, name="provider_vetting"),
     path("provider/clusters/", views.cluster_list, name="cluster_list"),
     path("provider/clusters/<uuid:pk>/", views.cluster_detail, name="cluster_detail"),
     path("provider/clusters/<uuid:pk>/sharing/", views.cluster_sharing, name="cluster_sharing"),

@@ -22,6 +22,7 @@ from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
 from apps.booking.selectors import image_vendors, placement_queue
 from apps.catalog.models import Cluster, Device, Node, RegionLatency
+from apps.catalog.selectors import nodes_on_sale
 from apps.core.reasons import Reason
 from apps.scheduling.models import Assignment
 from workers.placement import (
@@ -63,9 +64,9 @@ class FleetSnapshot:
 
 
 def fleet_snapshot() -> FleetSnapshot:
-    """The engine's view of every schedulable node: free counters straight from the database."""
-    nodes = list(Node.objects.filter(state=Node.State.ACTIVE, liveness=Node.Liveness.ONLINE)
-                 .select_related("cluster__region"))
+    """The engine's view of every node on sale (schedulable, of an approved provider): free counters
+    straight from the database."""
+    nodes = list(nodes_on_sale().select_related("cluster__region"))
     devices_by_node: dict[str, list[Device]] = {str(node.id): [] for node in nodes}
     for device in (Device.objects.filter(node__in=nodes).exclude(health__in=UNSCHEDULABLE_DEVICE_HEALTH)
                    .select_related("model").order_by("node_id", "index")):

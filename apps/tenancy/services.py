@@ -73,6 +73,10 @@ def organization_update_profile(*, actor: Actor, organization: Organization, **c
         raise ValueError(f"unknown profile fields: {sorted(unknown)}")
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     before = {field: getattr(organization, field) for field in changes}
+    code = (changes.get("credit_code") or "").strip().upper()
+    if "credit_code" in changes and code != organization.credit_code and _vetted(organization):
+        raise ValidationError({"credit_code": [
+            _("TideGrid staff checked this code when they approved the provider: ask them to change it.")]})
     for field, value in changes.items():
         setattr(organization, field, value.strip().upper() if field == "credit_code" and value else value)
     organization.full_clean()
@@ -85,6 +89,13 @@ def organization_update_profile(*, actor: Actor, organization: Organization, **c
         audit_record(actor=actor, action="organization.profile_updated", organization=organization,
                      target=organization, details={"changes": changed})
     return organization
+
+
+def _vetted(organization: Organization) -> bool:
+    """An approved (or suspended) provider: its USCC is what staff checked. The vetting record lives in
+    catalog; read through the reverse relation so tenancy does not import it."""
+    profile = getattr(organization, "provider_profile", None)
+    return profile is not None and profile.state in ("approved", "suspended")
 
 
 # --- memberships ---------------------------------------------------------------------------------
