@@ -3,7 +3,7 @@ capacity is sold (market, placement) only once staff approved its record (checke
 payout account). Suspension cordons its nodes and holds its payable; every step is audited."""
 
 import pytest
-from apps.core.demo import _credit_code
+from apps.portal.demo import _credit_code
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
@@ -338,7 +338,7 @@ def test_the_vetting_admin_is_for_staff_only(client, unvetted_provider):
 
 
 def test_the_demo_provider_is_approved_and_loading_twice_changes_nothing():
-    from apps.core.demo import demo_world_load
+    from apps.portal.demo import demo_world_load
 
     from apps.tenancy.models import Organization
 
