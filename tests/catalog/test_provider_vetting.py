@@ -3,7 +3,6 @@ capacity is sold (market, placement) only once staff approved its record (checke
 payout account). Suspension cordons its nodes and holds its payable; every step is audited."""
 
 import pytest
-from apps.portal.demo import _credit_code
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
@@ -15,6 +14,7 @@ from apps.catalog.selectors import availability_list
 from apps.catalog.services import cluster_create, node_set_state
 from apps.ledger.models import Account, Entry, LedgerTransaction
 from apps.ledger.services import account_get_or_create, customer_charge, provider_payout
+from apps.portal.demo import _credit_code
 from apps.scheduling.services import place_pending
 from apps.tenancy.access import Actor
 from apps.tenancy.services import organization_update_profile
@@ -339,7 +339,6 @@ def test_the_vetting_admin_is_for_staff_only(client, unvetted_provider):
 
 def test_the_demo_provider_is_approved_and_loading_twice_changes_nothing():
     from apps.portal.demo import demo_world_load
-
     from apps.tenancy.models import Organization
 
     demo_world_load()
