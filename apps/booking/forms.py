@@ -1,8 +1,9 @@
 """The booking form: what a customer picks in the browser, turned into the fields of ``workload_submit``.
 
 The form only translates choices into a request (percent → milli-GPU, GiB → MiB, "nearby regions" →
-region codes, spot → preemptible); every rule about what may be booked stays in the model's validation
-and the service, so the browser and the REST API refuse the same things with the same messages.
+region codes); every rule about what may be booked stays in the model's validation
+and the service (the billing mode's priority band: ``rules``), so the browser and the REST API store and
+refuse the same things with the same messages.
 """
 
 from __future__ import annotations
@@ -102,9 +103,6 @@ class WorkloadBookingForm(forms.Form):
             # Aware already: with USE_TZ, DateTimeField reads input in the current time zone.
             "window_start": data.get("window_start"), "window_end": data.get("window_end"),
         }
-        if data["billing_mode"] == Workload.BillingMode.SPOT:
-            # Spot capacity is sold cheaply because it can be taken back: lower priority, preemptible.
-            fields.update(priority=-10, preemptible=True)
         if shape == Shape.WHOLE:
             cards = data["gpu_count"]
             fields.update(gpu_count=cards, cpu_milli=1000 * (data.get("cpu_cores") or CARD_CPU_CORES * cards),

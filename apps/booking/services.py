@@ -25,6 +25,7 @@ from apps.tenancy.models import Organization, Role
 from .images import image_get
 from .lifecycle import FINAL, workload_transition
 from .models import IdempotencyKey, OrganizationQuota, Workload, WorkloadEvent
+from .rules import PRIORITY_BANDS, booking_band
 from .selectors import quota_limits, quota_usage, waits_for_window
 
 
@@ -40,6 +41,7 @@ def workload_submit(*, actor: Actor, organization: Organization, restartable: bo
     require_role(actor, organization, Role.MEMBER, _("Members, admins and owners can book compute; viewers cannot."))
     if organization.kind != Organization.Kind.CUSTOMER:
         raise ValidationError({"organization": [_("Only customer organizations book compute.")]})
+    fields = _band_apply(fields)
     workload = Workload(organization=organization, created_by=actor.user, **fields)
     workload.restartable = workload.kind == Workload.Kind.INSTANCE if restartable is None else restartable
     workload.full_clean()
@@ -54,6 +56,18 @@ def workload_submit(*, actor: Actor, organization: Organization, restartable: bo
     return workload
 
 
+def _band_apply(fields: dict) -> dict:
+    """The billing mode's priority band and preemptibility (rules.booking_band), whatever the request said:
+    a customer's ``priority`` only orders work inside the band, ``preemptible`` is not the customer's to set."""
+    fields = dict(fields)
+    mode = fields.get("billing_mode", Workload.BillingMode.ON_DEMAND)
+    requested = fields.pop("priority", 0)
+    fields.pop("preemptible", None)
+    if mode in PRIORITY_BANDS:  # an unknown mode is full_clean's field error
+        fields["priority"], fields["preemptible"] = booking_band(billing_mode=mode, customer_priority=requested)
+    return fields
+
+
 def _queue_placement(workload: Workload) -> None:
     region_code = workload.preferred_region.code
     # By name: scheduling depends on booking, not the other way round.
@@ -61,10 +75,11 @@ def _queue_placement(workload: Workload) -> None:
 
 
 def _spec_apply_image(workload: Workload) -> None:
-    """The run spec carries the image reference the workload runs with (the curated list may move on)."""
+    """The run spec carries the image reference the workload runs with (the curated list may move on);
+    an empty command or env is left out, so every way of booking stores the same spec."""
+    spec = {key: value for key, value in (workload.spec or {}).items() if value not in ([], {}, None)}
     image = image_get(workload.image) if workload.image else None
-    if image is not None:
-        workload.spec = {**(workload.spec or {}), "image": image.ref}
+    workload.spec = {**spec, "image": image.ref} if image is not None else spec
 
 
 def _slices(workload: Workload) -> int:

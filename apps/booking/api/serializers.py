@@ -8,6 +8,7 @@ from apps.catalog.models import AcceleratorModel, Region
 
 from ..images import image_choices
 from ..models import Workload, WorkloadEvent
+from ..rules import CUSTOMER_PRIORITY_MAX
 from ..selectors import WorkloadDetail, workload_detail_context
 
 
@@ -41,7 +42,14 @@ class WorkloadCreateSerializer(serializers.ModelSerializer):
                                                max_length=30)
     vendors = serializers.ListField(child=serializers.ChoiceField(choices=AcceleratorModel.Vendor.choices),
                                     required=False, default=list)
-    priority = serializers.IntegerField(min_value=0, max_value=100, default=0)
+    priority = serializers.IntegerField(
+        min_value=0, max_value=CUSTOMER_PRIORITY_MAX, default=0,
+        help_text="orders your own work inside the billing mode's priority band (higher first); it never "
+                  "moves a booking into another band: reserved work is queued first, then on-demand, then spot. "
+                  "The stored priority is the band's plus this.")
+    preemptible = serializers.BooleanField(
+        required=False, help_text="ignored: set by billing_mode (spot is always preemptible, on-demand and "
+                                  "reserved never)")
     image = serializers.ChoiceField(choices=image_choices(), required=False, allow_blank=True, default="",
                                     help_text="a key of GET /api/v1/images/; empty = the node's own environment")
     restartable = serializers.BooleanField(required=False, allow_null=True, default=None,
