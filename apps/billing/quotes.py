@@ -53,7 +53,7 @@ def customer_tier_of(organization) -> str:
     return profile.tier if profile else CustomerTier.LIST
 
 
-def _shape_check(*, model: AcceleratorModel, gpu_count: int, gpu_milli: int, gpu_memory_mib: int,
+def shape_units(*, model: AcceleratorModel, gpu_count: int, gpu_milli: int, gpu_memory_mib: int,
                  profile: str) -> tuple[int, int, int]:
     """The shape as (whole cards, milli, memory); field errors for anything but exactly one valid shape."""
     shapes = [gpu_count > 0, gpu_milli > 0, bool(profile)]
@@ -99,7 +99,7 @@ def price_quote(*, organization=None, accelerator_model: AcceleratorModel, regio
     book = price_book_at(at=at)
     if book is None:
         raise ValidationError({"accelerator_model": [_("No prices are published yet.")]})
-    count, milli, memory = _shape_check(model=accelerator_model, gpu_count=gpu_count, gpu_milli=gpu_milli,
+    count, milli, memory = shape_units(model=accelerator_model, gpu_count=gpu_count, gpu_milli=gpu_milli,
                                         gpu_memory_mib=gpu_memory_mib, profile=profile)
     entry = _entry(book=book, model=accelerator_model, region=region, billing_mode=billing_mode)
     share = pricing.card_share(card_memory_mib=accelerator_model.memory_mib, gpu_count=count, gpu_milli=milli,

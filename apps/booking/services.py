@@ -27,6 +27,7 @@ from .lifecycle import FINAL, workload_transition
 from .models import IdempotencyKey, OrganizationQuota, Workload, WorkloadEvent
 from .rules import PRIORITY_BANDS, booking_band
 from .selectors import quota_limits, quota_usage, waits_for_window
+from .signals import SUBMIT, workload_admission
 
 
 @transaction.atomic
@@ -47,6 +48,7 @@ def workload_submit(*, actor: Actor, organization: Organization, restartable: bo
     workload.full_clean()
     _spec_apply_image(workload)
     quota_check(organization=organization, gpu_count=workload.gpu_count, slices=_slices(workload))
+    workload_admission.send(sender=Workload, workload=workload, stage=SUBMIT)  # e.g. billing's funds check
     if waits_for_window(workload):
         workload.pending_reasons_set([reservation_pending_reason(workload)])
     workload.save()
@@ -200,6 +202,7 @@ def workload_restart(*, actor: Actor, workload: Workload) -> Workload:
         raise ValidationError({"window_end": [_("Its reserved window ended at %(end)s; extend the reservation or "
                                                 "book a new one.") % {"end": _local(workload, workload.window_end)}]})
     quota_check(organization=workload.organization, gpu_count=workload.gpu_count, slices=_slices(workload))
+    workload_admission.send(sender=Workload, workload=workload, stage=SUBMIT)
     workload.restarts += 1
     workload.auto_restarts = 0
     fields = workload.pending_reasons_set([reservation_pending_reason(workload)] if waits_for_window(workload) else [])

@@ -55,10 +55,13 @@ def workload_new(request):
     actor = Actor(user=request.user)
     initial = market.booking_initial(request.GET, organization=organization)
     form = WorkloadBookingForm(request.POST or None, initial=initial)
+    estimate = None
     if request.method == "POST" and form.is_valid():
         try:
             workload = services.workload_submit(actor=actor, organization=organization, **form.workload_fields())
         except ValidationError as error:
+            # Priced before the service's errors mark the form: the runway the refusal speaks of stays in view.
+            estimate = market.estimate(form=form, organization=organization)
             apply_service_errors(form, error)
         else:
             messages.success(request, _("“%(name)s” is booked. It starts as soon as the scheduler places it.")
@@ -67,8 +70,8 @@ def workload_new(request):
     return render(request, "booking/workload_new.html", {
         "form": form, "images": IMAGES, "can_book": role_at_least(request.active_membership.role, Role.MEMBER),
         "profiles": market.profiles_by_model(),
-        "estimate": market.estimate(form=form if form.is_bound else market.form_preview(form),
-                                    organization=organization),
+        "estimate": estimate or market.estimate(form=form if form.is_bound else market.form_preview(form),
+                                                organization=organization),
     })
 
 

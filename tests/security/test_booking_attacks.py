@@ -3,8 +3,12 @@ the fixed behaviour a client sees and what is stored."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from apps.billing.funds import runway_fen, workload_hourly_max
+from apps.billing.seed import price_book_seed
 from apps.booking.models import Workload
 from apps.booking.rules import PRIORITY_BANDS
 from apps.catalog.models import Region
@@ -14,6 +18,7 @@ from apps.scheduling.services import place_pending
 from apps.tenancy.models import Role
 from apps.tenancy.services import api_key_create
 from tests.agents.live import http
+from tests.billing.conftest import fund
 from tests.conftest import make_tenant
 from tests.scheduling.conftest import enroll_node
 
@@ -25,23 +30,24 @@ SLICE = {"kind": "batch", "preferred_region": "cn-shanghai", "gpu_milli": 800, "
 
 @pytest.fixture
 def booker(live_server):
-    """(workloads URL, API key of a member) of a fresh customer organization on the live server."""
+    """(workloads URL, API key of a member, organization) of a fresh customer organization on the live server."""
     reference_data_sync()
     customer = make_tenant(kind="customer", name="Attacker AI")
     _key, plaintext = api_key_create(actor=customer.actor("owner"), organization=customer.organization,
                                      name="attack", role=Role.MEMBER)
-    return f"{live_server.url}/api/v1/organizations/{customer.organization.id}/workloads/", plaintext
+    return (f"{live_server.url}/api/v1/organizations/{customer.organization.id}/workloads/", plaintext,
+            customer.organization)
 
 
-def _one_t4():
+def _one_t4(count: int = 1):
     provider = make_tenant(kind="provider", name="East Compute")
     cluster = cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="sh",
                              region=Region.objects.get(code="cn-shanghai"), kind="bare_metal")
-    enroll_node(provider, cluster, "t4-only", count=1)
+    enroll_node(provider, cluster, "t4-only", count=count)
 
 
 def test_spot_that_claims_top_priority_stays_spot_and_waits_behind_older_on_demand(booker):
-    url, key = booker
+    url, key, _organization = booker
     _one_t4()  # room for one of the two 80 % slices
     status, on_demand = http("POST", url, key=key, body={**SLICE, "name": "on-demand"})
     assert status == 201, on_demand
@@ -57,9 +63,66 @@ def test_spot_that_claims_top_priority_stays_spot_and_waits_behind_older_on_dema
 
 
 def test_spot_without_the_fields_is_low_priority_and_preemptible(booker):
-    url, key = booker
+    url, key, _organization = booker
     status, spot = http("POST", url, key=key, body={**SLICE, "name": "plain-spot", "billing_mode": "spot"})
     assert status == 201, spot
     assert (spot["priority"], spot["preemptible"]) == (PRIORITY_BANDS["spot"].base, True)
     status, on_demand = http("POST", url, key=key, body={**SLICE, "name": "od", "preemptible": True})
     assert (on_demand["priority"], on_demand["preemptible"]) == (0, False)
+
+
+QUARTER = {**SLICE, "gpu_milli": 250}
+
+
+@pytest.fixture
+def runway(settings):
+    settings.TIDEGRID_FUNDS_RUNWAY_MINUTES = 10
+    price_book_seed()  # the live server's database is emptied between tests: publish the reference prices
+
+
+def _quarter_runway(organization) -> int:
+    workload = Workload(organization=organization, preferred_region=Region.objects.get(code="cn-shanghai"),
+                        gpu_milli=250, gpu_memory_mib=4096, accelerator_models=["nvidia-t4"])
+    return runway_fen(hourly=workload_hourly_max(workload=workload))
+
+
+def test_an_empty_prepaid_wallet_books_nothing(booker, runway):
+    url, key, _organization = booker
+    status, body = http("POST", url, key=key, body={**QUARTER, "name": "free-ride"})
+    assert status == 400, body
+    assert "Top up at least" in body["error"]["fields"]["funds"][0]
+    assert not Workload.objects.exists()
+
+
+def _race(calls) -> list:
+    start = threading.Barrier(len(calls))
+    answers: list = [None] * len(calls)
+
+    def run(index, call):
+        start.wait()
+        answers[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_fifty_parallel_bookings_never_commit_or_start_more_than_the_wallet_covers(booker, runway):
+    url, key, organization = booker
+    need = _quarter_runway(organization)
+    balance = 7 * need + need // 2  # seven runways and a half
+    fund(organization, balance)
+    # Fifty bookings at once, each request on its own connection (and so its own database connection).
+    answers = _race([lambda i=i: http("POST", url, key=key, body={**QUARTER, "name": f"r{i}"},
+                                      headers={"Idempotency-Key": f"race-{i}"}, retries=20) for i in range(50)])
+    statuses = sorted(status for status, _body in answers)
+    assert statuses == [201] * 7 + [400] * 43, statuses
+    assert all("funds" in body["error"]["fields"] for status, body in answers if status == 400)
+    assert Workload.objects.count() * need <= balance
+    _one_t4(count=3)  # room for nine 4 GiB slices: the wallet, not the capacity, is the limit
+    place_pending(region_code="cn-shanghai")
+    started = Workload.objects.filter(state="placed").count()
+    assert started == 7 and started * need <= balance
