@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from apps.booking.lifecycle import FINAL
+from apps.booking.lifecycle import FINAL, NOT_STOPPABLE
 from apps.booking.models import Workload
 from apps.booking.signals import SUBMIT
 from apps.core.reasons import Reason
@@ -87,7 +87,7 @@ def workloads_stop_for_funds(*, organization: Organization, since: datetime, now
     from apps.booking import services as booking
 
     live = Workload.objects.filter(organization=organization, billing_mode__in=STOPPED_FOR_FUNDS).exclude(
-        state__in=[*FINAL, Workload.State.STOPPING])
+        state__in=NOT_STOPPABLE)
     reason = Reason(gettext_noop("the prepaid wallet ran out of funds at %(since)s and was not topped up within "
                                  "the grace period; top up, then start it again"),
                     since=timezone.localtime(since).strftime("%Y-%m-%d %H:%M"))

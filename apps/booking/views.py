@@ -21,13 +21,9 @@ from apps.tenancy.models import Organization, Role
 from . import market, services
 from .forms import WorkloadBookingForm
 from .images import IMAGES
+from .lifecycle import workload_can_extend, workload_can_restart, workload_can_stop, workload_is_live
 from .models import Workload
 from .selectors import WORKLOAD_PREFETCH, workload_detail_context
-
-LIVE_STATES = {Workload.State.PENDING, Workload.State.PLACED, Workload.State.STARTING, Workload.State.RUNNING,
-               Workload.State.STOPPING}
-RESTARTABLE_STATES = {Workload.State.STOPPED, Workload.State.SUCCEEDED, Workload.State.FAILED,
-                      Workload.State.LOST, Workload.State.PREEMPTED}
 
 
 def _customer(request) -> Organization:
@@ -98,9 +94,9 @@ def workload_list(request):
     page = Paginator(workloads, 25).get_page(request.GET.get("page"))
     template = "booking/partials/workload_rows.html" if request.htmx else "booking/workload_list.html"
     return render(request, template, {
-        "organization": organization, "page": page, "live_states": LIVE_STATES,
+        "organization": organization, "page": page,
         "can_book": organization.kind == Organization.Kind.CUSTOMER and role_at_least(membership.role, Role.MEMBER),
-        "any_live": any(w.state in LIVE_STATES for w in page.object_list),
+        "any_live": any(workload_is_live(w) for w in page.object_list),
     })
 
 
@@ -109,11 +105,10 @@ def _detail_context(request, workload: Workload) -> dict:
     membership = request.active_membership
     may_act = bool(membership) and role_at_least(membership.role, Role.MEMBER)
     return {
-        "workload": workload, "detail": detail, "live": workload.state in LIVE_STATES,
-        "progress": _progress(workload.state), "can_stop": may_act,
-        "can_restart": may_act and workload.state in RESTARTABLE_STATES,
-        "can_extend": may_act and workload.billing_mode == Workload.BillingMode.RESERVED
-        and workload.state not in RESTARTABLE_STATES,
+        "workload": workload, "detail": detail, "live": workload_is_live(workload),
+        "progress": _progress(workload.state), "can_stop": may_act and workload_can_stop(workload),
+        "can_restart": may_act and workload_can_restart(workload),
+        "can_extend": may_act and workload_can_extend(workload),
         "extend_form": ExtendForm(), "price": market.workload_price(workload=workload),
     }
 

@@ -59,3 +59,52 @@ def test_a_customer_priority_orders_work_inside_its_band_only(customer, key_clie
     assert rows["spot-top"].priority == PRIORITY_BANDS["spot"].top < rows["od-low"].priority
     assert all(rows[n].preemptible for n in ("spot-top", "spot-low"))
     assert not any(rows[n].preemptible for n in ("od-low", "od-high"))
+
+
+def test_the_shape_rule_is_refused_identically_by_form_and_api(as_user, customer, key_client):
+    # Whole cards chosen, but how many left empty: no GPU shape at all.
+    page = _form_book(as_user(customer.member, customer.organization), name="no-shape", shape="whole",
+                      gpu_percent="", gpu_memory_gib="")
+    assert page.status_code == 200
+    form_errors = page.context["form"].errors["gpu_count"]
+    api = key_client(customer, Role.MEMBER).post(
+        f"/api/v1/organizations/{customer.organization.id}/workloads/",
+        {**API, "name": "no-shape", "gpu_milli": 0, "gpu_memory_mib": 0}, format="json")
+    assert api.status_code == 400
+    assert api.json()["error"]["fields"]["gpu_count"] == form_errors
+    assert form_errors == ["Ask for exactly one GPU shape: whole cards (gpu_count), a fractional slice (gpu_milli "
+                           "and gpu_memory_mib) or a profile."]
+    assert not Workload.objects.exists()
+
+
+def test_actions_offered_are_the_ones_the_service_allows(as_user, customer, key_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.booking.lifecycle import workload_can_extend, workload_can_restart, workload_can_stop
+
+    start = timezone.now() + timedelta(hours=2)
+    client = key_client(customer, Role.MEMBER)
+    created = client.post(f"/api/v1/organizations/{customer.organization.id}/workloads/",
+                          {**API, "name": "window", "billing_mode": "reserved", "window_start": start.isoformat(),
+                           "window_end": (start + timedelta(hours=3)).isoformat()}, format="json")
+    assert created.status_code == 201, created.json()
+    workload = Workload.objects.get(name="window")
+    # A reservation being stopped: the page offers neither extend nor stop, and the service agrees.
+    Workload.objects.filter(pk=workload.pk).update(state=Workload.State.STOPPING)
+    workload.refresh_from_db()
+    assert not workload_can_extend(workload) and not workload_can_stop(workload)
+    page = as_user(customer.member, customer.organization).get(reverse("booking:workload_detail",
+                                                                       args=[workload.pk])).content.decode()
+    assert "Extend reservation" not in page and 'id="stop-button"' not in page
+    extend = client.post(f"/api/v1/organizations/{customer.organization.id}/workloads/{workload.pk}/extend/",
+                         {"window_end": (start + timedelta(hours=5)).isoformat()}, format="json")
+    assert extend.status_code == 400
+    # Pending: stop and extend offered, restart not.
+    Workload.objects.filter(pk=workload.pk).update(state=Workload.State.PENDING)
+    workload.refresh_from_db()
+    assert workload_can_extend(workload) and workload_can_stop(workload) and not workload_can_restart(workload)
+    page = as_user(customer.member, customer.organization).get(reverse("booking:workload_detail",
+                                                                       args=[workload.pk])).content.decode()
+    assert "Extend reservation" in page and 'id="stop-button"' in page and 'id="restart-button"' not in page

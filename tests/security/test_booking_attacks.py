@@ -126,3 +126,37 @@ def test_fifty_parallel_bookings_never_commit_or_start_more_than_the_wallet_cove
     place_pending(region_code="cn-shanghai")
     started = Workload.objects.filter(state="placed").count()
     assert started == 7 and started * need <= balance
+
+
+# --- input hygiene: each is a 400 with the API's error body, and nothing is booked ----------------------
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"spec": {"command": ["run"], "env": {f"V{i}": "x" for i in range(65)}}}, "spec"),           # too many vars
+    ({"spec": {"command": ["run"], "env": {"BIG": "x" * 4000, **{f"V{i}": "y" * 4000 for i in range(9)}}}},
+     "spec"),                                                                                       # > 32 KiB
+    ({"spec": {"command": ["run"], "env": {"N" * 200: "x"}}}, "spec"),                             # a long name
+    ({"spec": {"command": ["run"], "env": {"HUGE": "x" * 2_000_000}}}, "spec"),                    # 2 MB value
+    ({"gpu_milli": 0, "gpu_memory_mib": 0, "profile": "9g.999gb",
+      "accelerator_models": ["nvidia-a100-80gb"]}, "profile"),                                     # unknown MIG
+    ({"gpu_milli": 0, "gpu_memory_mib": 0, "profile": "1g.10gb",
+      "accelerator_models": ["huawei-ascend-910b3"]}, "profile"),                                  # not on this card
+    ({"gpu_memory_mib": 1_000_000}, "gpu_memory_mib"),                                             # > largest card
+    ({"min_gpu_memory_mib": 4_000_000, "accelerator_models": []}, "min_gpu_memory_mib"),           # > any card
+])
+def test_oversized_or_impossible_bookings_are_400_field_errors(booker, change, field):
+    url, key, _organization = booker
+    status, body = http("POST", url, key=key, body={**SLICE, "name": "bad", **change})
+    assert status == 400, body
+    assert body["error"]["code"] == "validation_error" and field in body["error"]["fields"], body
+    assert not Workload.objects.exists()
+
+
+def test_an_overlong_idempotency_key_is_a_400_not_a_500(booker):
+    url, key, _organization = booker
+    status, body = http("POST", url, key=key, body={**SLICE, "name": "k"}, headers={"Idempotency-Key": "k" * 256})
+    assert status == 400, body
+    assert "idempotency_key" in body["error"]["fields"]
+    assert not Workload.objects.exists()
+    status, body = http("POST", url, key=key, body={**SLICE, "name": "k"}, headers={"Idempotency-Key": "k" * 255})
+    assert status == 201, body
