@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.booking.models import Workload
+
 
 class CustomerTier(models.TextChoices):
     LIST = "list", _("List price")
@@ -23,11 +25,8 @@ class VolumeScheme(models.TextChoices):
     VOLUME = "volume", _("Volume (the whole month at the rate of the band reached)")
 
 
-class BillingMode(models.TextChoices):
-    # The same values as booking.Workload.BillingMode; repeated so prices do not depend on booking.
-    ON_DEMAND = "on_demand", _("On demand")
-    RESERVED = "reserved", _("Reserved")
-    SPOT = "spot", _("Spot (interruptible)")
+# What a workload is billed as: booking's one definition (prices are per mode of booked work).
+BillingMode = Workload.BillingMode
 
 
 class BillingProfile(models.Model):

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.booking.validation import gpu_shape_errors
 from apps.catalog.models import AcceleratorModel, Region
 
 from . import pricing
@@ -53,21 +54,17 @@ def customer_tier_of(organization) -> str:
     return profile.tier if profile else CustomerTier.LIST
 
 
-def _shape_check(*, model: AcceleratorModel, gpu_count: int, gpu_milli: int, gpu_memory_mib: int,
+def shape_units(*, model: AcceleratorModel, gpu_count: int, gpu_milli: int, gpu_memory_mib: int,
                  profile: str) -> tuple[int, int, int]:
     """The shape as (whole cards, milli, memory); field errors for anything but exactly one valid shape."""
-    shapes = [gpu_count > 0, gpu_milli > 0, bool(profile)]
-    if sum(shapes) != 1 or gpu_count < 0 or gpu_milli < 0 or gpu_memory_mib < 0:
-        raise ValidationError({"gpu_count": [_(
-            "Ask for exactly one GPU shape: whole cards (gpu_count), a fractional slice (gpu_milli and "
-            "gpu_memory_mib) or a profile.")]})
+    errors = gpu_shape_errors(gpu_count=gpu_count, gpu_milli=gpu_milli, gpu_memory_mib=gpu_memory_mib,
+                              profile=profile)
+    if errors:
+        raise ValidationError(errors)
     if gpu_count:
         return gpu_count, 0, 0
     if gpu_milli:
-        if gpu_milli >= 1000:
-            raise ValidationError({"gpu_milli": [_("A slice is between 1 and 999 milli-GPU; ask for gpu_count "
-                                                   "for whole cards.")]})
-        if not 0 < gpu_memory_mib <= model.memory_mib:
+        if gpu_memory_mib > model.memory_mib:
             raise ValidationError({"gpu_memory_mib": [_("A slice needs its GPU memory: between 1 and %(max)d "
                                                         "MiB on this card.") % {"max": model.memory_mib}]})
         return 0, gpu_milli, gpu_memory_mib
@@ -99,7 +96,7 @@ def price_quote(*, organization=None, accelerator_model: AcceleratorModel, regio
     book = price_book_at(at=at)
     if book is None:
         raise ValidationError({"accelerator_model": [_("No prices are published yet.")]})
-    count, milli, memory = _shape_check(model=accelerator_model, gpu_count=gpu_count, gpu_milli=gpu_milli,
+    count, milli, memory = shape_units(model=accelerator_model, gpu_count=gpu_count, gpu_milli=gpu_milli,
                                         gpu_memory_mib=gpu_memory_mib, profile=profile)
     entry = _entry(book=book, model=accelerator_model, region=region, billing_mode=billing_mode)
     share = pricing.card_share(card_memory_mib=accelerator_model.memory_mib, gpu_count=count, gpu_milli=milli,

@@ -1,5 +1,5 @@
-"""Meters usage from what agents report about their assignments. Connected in BillingConfig.ready();
-telemetry knows nothing about billing."""
+"""Meters usage from what agents report about their assignments, and checks funds before work is booked
+or started. Connected in BillingConfig.ready(); telemetry and booking know nothing about billing."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from celery import current_app
 from django.db import transaction
 from django.dispatch import receiver
 
+from apps.booking.models import Workload
+from apps.booking.signals import workload_admission
 from apps.catalog.models import Node
 from apps.scheduling.models import Assignment
 from apps.scheduling.signals import assignment_state_changed
 from apps.telemetry.signals import node_unreachable
 
+from .funds import funds_runway_check
 from .metering import meter_assignment
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,12 @@ def meter_on_node_lost(sender, node: Node, **kwargs) -> None:
     # Its assignments were just declared lost (each already signalled); this catches any the
     # per-assignment signal missed. Events are idempotent, so a second application changes nothing.
     _meter(list(Assignment.objects.filter(node=node, state=Assignment.State.LOST, started_at__isnull=False)))
+
+
+@receiver(workload_admission, sender=Workload, dispatch_uid="billing_funds_runway")
+def funds_on_admission(sender, workload: Workload, stage: str, **kwargs) -> None:
+    """A prepaid wallet must cover the runway before work is booked or started (raises to refuse)."""
+    funds_runway_check(workload=workload, stage=stage)
 
 
 def _meter(assignments: list[Assignment]) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import pricing
-from .funds import FundsStatus, funds_status
+from .funds import FundsStatus, Runway, funds_runway, funds_status
 from .invoicing import invoice_preview, month_of, period_bounds
 from .models import OffPeakDiscount, PriceBook, PriceEntry, TierDiscount, UsageRecord, VolumeBand
 from .quotes import PriceQuote, customer_tier_of, price_book_at, price_quote
@@ -21,7 +21,9 @@ __all__ = [
     "FundsStatus",
     "PriceQuote",
     "PriceRow",
+    "Runway",
     "customer_tier_of",
+    "funds_runway",
     "funds_status",
     "invoice_preview",
     "month_parse",

@@ -1,8 +1,9 @@
 """The booking form: what a customer picks in the browser, turned into the fields of ``workload_submit``.
 
 The form only translates choices into a request (percent → milli-GPU, GiB → MiB, "nearby regions" →
-region codes, spot → preemptible); every rule about what may be booked stays in the model's validation
-and the service, so the browser and the REST API refuse the same things with the same messages.
+region codes); every rule about what may be booked stays in the model's validation
+and the service (the billing mode's priority band: ``rules``), so the browser and the REST API store and
+refuse the same things with the same messages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from apps.catalog.selectors import regions_near
 
 from .images import image_choices
 from .models import Workload
+from .validation import gpu_shape_errors
 
 # Host resources that come with a slice or a card unless the customer asks for more (advanced fields).
 SLICE_CPU_CORES, SLICE_MEMORY_GIB = 2, 8
@@ -33,6 +35,13 @@ class Shape:
         (PROFILE, _("A fixed partition (MIG / vNPU profile)")),
         (WHOLE, _("Whole cards")),
     ]
+
+
+SHAPE_KEYS = ("gpu_count", "gpu_milli", "gpu_memory_mib", "profile")
+# Where the shape rule's field errors show on the form (the API's field → the form's), and where an error
+# about the shape as a whole goes for each choice.
+FORM_FIELD = {"gpu_milli": "gpu_percent", "gpu_memory_mib": "gpu_memory_gib", "profile": "profile"}
+SHAPE_FIELD = {Shape.FRACTIONAL: "gpu_percent", Shape.PROFILE: "profile", Shape.WHOLE: "gpu_count"}
 
 
 class ModelChoiceWithSpecs(forms.ModelMultipleChoiceField):
@@ -75,12 +84,12 @@ class WorkloadBookingForm(forms.Form):
     def clean(self):
         data = super().clean()
         shape = data.get("shape")
-        if shape == Shape.FRACTIONAL and not data.get("gpu_percent"):
-            self.add_error("gpu_percent", _("Give the share of the card's compute, from 1 to 99 %."))
-        if shape == Shape.PROFILE and not data.get("profile"):
-            self.add_error("profile", _("Give the profile, e.g. 1g.10gb."))
-        if shape == Shape.WHOLE and not data.get("gpu_count"):
-            self.add_error("gpu_count", _("Give the number of cards, from 1 to 8."))
+        if shape in SHAPE_FIELD:
+            # The same rule, with the same messages, as the API's (booking.validation).
+            errors = gpu_shape_errors(**{k: v for k, v in self._gpu_shape(data).items() if k in SHAPE_KEYS})
+            for field, messages in errors.items():
+                for message in messages:
+                    self.add_error(FORM_FIELD.get(field, SHAPE_FIELD[shape]), message)
         if data.get("kind") == Workload.Kind.BATCH and not (data.get("command") or "").strip():
             self.add_error("command", _("A batch job needs a command, e.g. python train.py."))
         try:
@@ -93,7 +102,6 @@ class WorkloadBookingForm(forms.Form):
         """The keyword arguments of ``workload_submit`` for a valid form."""
         data = self.cleaned_data
         models = list(data["accelerator_models"])
-        shape = data["shape"]
         fields = {
             "name": data["name"], "kind": data["kind"], "billing_mode": data["billing_mode"],
             "accelerator_models": [m.code for m in models], "preferred_region": data["region"],
@@ -102,25 +110,30 @@ class WorkloadBookingForm(forms.Form):
             # Aware already: with USE_TZ, DateTimeField reads input in the current time zone.
             "window_start": data.get("window_start"), "window_end": data.get("window_end"),
         }
-        if data["billing_mode"] == Workload.BillingMode.SPOT:
-            # Spot capacity is sold cheaply because it can be taken back: lower priority, preemptible.
-            fields.update(priority=-10, preemptible=True)
+        fields.update(self._gpu_shape(data))
+        return fields
+
+    @staticmethod
+    def _gpu_shape(data: dict) -> dict:
+        """The GPU shape and host resources of the chosen slice (zeros where the form left them empty)."""
+        shape = data.get("shape")
         if shape == Shape.WHOLE:
-            cards = data["gpu_count"]
-            fields.update(gpu_count=cards, cpu_milli=1000 * (data.get("cpu_cores") or CARD_CPU_CORES * cards),
-                          memory_mib=1024 * (data.get("memory_gib") or CARD_MEMORY_GIB * cards))
-            return fields
-        fields.update(cpu_milli=1000 * (data.get("cpu_cores") or SLICE_CPU_CORES),
-                      memory_mib=1024 * (data.get("memory_gib") or SLICE_MEMORY_GIB))
+            cards = data.get("gpu_count") or 0
+            return {"gpu_count": cards, "gpu_milli": 0, "gpu_memory_mib": 0, "profile": "",
+                    "cpu_milli": 1000 * (data.get("cpu_cores") or CARD_CPU_CORES * max(cards, 1)),
+                    "memory_mib": 1024 * (data.get("memory_gib") or CARD_MEMORY_GIB * max(cards, 1))}
+        fields = {"gpu_count": 0, "gpu_milli": 0, "gpu_memory_mib": 0, "profile": "",
+                  "cpu_milli": 1000 * (data.get("cpu_cores") or SLICE_CPU_CORES),
+                  "memory_mib": 1024 * (data.get("memory_gib") or SLICE_MEMORY_GIB)}
         if shape == Shape.PROFILE:
-            fields["profile"] = data["profile"].strip()
+            fields["profile"] = (data.get("profile") or "").strip()
             return fields
-        milli = data["gpu_percent"] * 10
+        milli = (data.get("gpu_percent") or 0) * 10
         if data.get("gpu_memory_gib"):
             memory = data["gpu_memory_gib"] * 1024
         else:
             # The same share of the smallest card it may land on, so the slice fits wherever it goes.
-            card_memory = min((m.memory_mib for m in models), default=16 * 1024)
+            card_memory = min((m.memory_mib for m in data.get("accelerator_models") or []), default=16 * 1024)
             memory = card_memory * milli // 1000
         fields.update(gpu_milli=milli, gpu_memory_mib=memory)
         return fields

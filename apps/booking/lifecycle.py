@@ -36,6 +36,30 @@ def can_transition(from_state: str, to_state: str) -> bool:
     return to_state in ALLOWED.get(from_state, set())
 
 
+# What a customer may do with a workload in its state. Services enforce these; views, templates and
+# the API ask them instead of restating the states.
+NOT_STOPPABLE = frozenset({*FINAL, S.STOPPING})  # finished, or already on its way there
+RESTARTABLE = frozenset(FINAL)
+
+
+def workload_is_live(workload: Workload) -> bool:
+    """Still changing by itself (pages keep polling it)."""
+    return workload.state not in FINAL
+
+
+def workload_can_stop(workload: Workload) -> bool:
+    return workload.state not in NOT_STOPPABLE
+
+
+def workload_can_restart(workload: Workload) -> bool:
+    return workload.state in RESTARTABLE
+
+
+def workload_can_extend(workload: Workload) -> bool:
+    """A reservation's window can be moved later while it has not finished nor is being stopped."""
+    return workload.billing_mode == Workload.BillingMode.RESERVED and workload.state not in NOT_STOPPABLE
+
+
 @transaction.atomic
 def workload_transition(*, workload: Workload, to_state: str, reason: str = "") -> Workload:
     workload = Workload.objects.select_for_update().get(pk=workload.pk)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.billing.selectors import price_quote, price_table
+from apps.billing.selectors import Runway, funds_runway, price_quote, price_table
 from apps.catalog.forms import RegionChoiceField
 from apps.catalog.models import AcceleratorModel, Region
 from apps.catalog.selectors import Availability, availability_list
@@ -140,6 +140,7 @@ class Estimate:
 
     lines: list[dict] = field(default_factory=list)  # model name, hourly, off-peak hourly, formula
     problem: str = ""
+    runway: Runway | None = None  # what a prepaid wallet must hold to book it (the same check as the booking)
 
     @property
     def low(self) -> Decimal | None:
@@ -157,9 +158,9 @@ def estimate(*, form, organization) -> Estimate:
     if not form.is_valid():
         return Estimate(problem=_("Fix the marked fields to see the price."))
     fields = form.workload_fields()
+    result = Estimate(runway=funds_runway(workload=Workload(organization=organization, **fields)))
     models = list(form.cleaned_data["accelerator_models"]) or list(
         AcceleratorModel.objects.filter(devices__node__cluster__region=fields["preferred_region"]).distinct())
-    result = Estimate()
     for model in models:
         try:
             quote = price_quote(organization=organization, accelerator_model=model,

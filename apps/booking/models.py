@@ -5,6 +5,17 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .rules import PRIORITY_BANDS
+
+
+def _priority_in_band() -> Q:
+    """The database's backstop for rules.booking_band: each mode's priority range and preemptibility."""
+    condition = Q()
+    for mode, band in PRIORITY_BANDS.items():
+        condition |= Q(billing_mode=mode, preemptible=band.preemptible, priority__gte=band.base,
+                       priority__lte=band.top)
+    return condition
+
 
 class Workload(models.Model):
     """An instance or batch job a customer asked for: what it needs, where it may run, and its state."""
@@ -93,6 +104,7 @@ class Workload(models.Model):
                              window_end__gt=models.F("window_start"))
                            | ~Q(billing_mode="reserved") & Q(window_start__isnull=True, window_end__isnull=True)),
                 name="workload_reserved_has_window"),
+            models.CheckConstraint(condition=_priority_in_band(), name="workload_priority_in_band"),
         ]
 
     def __str__(self) -> str:

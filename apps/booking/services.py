@@ -23,9 +23,17 @@ from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
 
 from .images import image_get
-from .lifecycle import FINAL, workload_transition
+from .lifecycle import (
+    NOT_STOPPABLE,
+    workload_can_extend,
+    workload_can_restart,
+    workload_can_stop,
+    workload_transition,
+)
 from .models import IdempotencyKey, OrganizationQuota, Workload, WorkloadEvent
+from .rules import PRIORITY_BANDS, booking_band
 from .selectors import quota_limits, quota_usage, waits_for_window
+from .signals import SUBMIT, workload_admission
 
 
 @transaction.atomic
@@ -40,11 +48,13 @@ def workload_submit(*, actor: Actor, organization: Organization, restartable: bo
     require_role(actor, organization, Role.MEMBER, _("Members, admins and owners can book compute; viewers cannot."))
     if organization.kind != Organization.Kind.CUSTOMER:
         raise ValidationError({"organization": [_("Only customer organizations book compute.")]})
+    fields = _band_apply(fields)
     workload = Workload(organization=organization, created_by=actor.user, **fields)
     workload.restartable = workload.kind == Workload.Kind.INSTANCE if restartable is None else restartable
     workload.full_clean()
     _spec_apply_image(workload)
     quota_check(organization=organization, gpu_count=workload.gpu_count, slices=_slices(workload))
+    workload_admission.send(sender=Workload, workload=workload, stage=SUBMIT)  # e.g. billing's funds check
     if waits_for_window(workload):
         workload.pending_reasons_set([reservation_pending_reason(workload)])
     workload.save()
@@ -54,6 +64,18 @@ def workload_submit(*, actor: Actor, organization: Organization, restartable: bo
     return workload
 
 
+def _band_apply(fields: dict) -> dict:
+    """The billing mode's priority band and preemptibility (rules.booking_band), whatever the request said:
+    a customer's ``priority`` only orders work inside the band, ``preemptible`` is not the customer's to set."""
+    fields = dict(fields)
+    mode = fields.get("billing_mode", Workload.BillingMode.ON_DEMAND)
+    requested = fields.pop("priority", 0)
+    fields.pop("preemptible", None)
+    if mode in PRIORITY_BANDS:  # an unknown mode is full_clean's field error
+        fields["priority"], fields["preemptible"] = booking_band(billing_mode=mode, customer_priority=requested)
+    return fields
+
+
 def _queue_placement(workload: Workload) -> None:
     region_code = workload.preferred_region.code
     # By name: scheduling depends on booking, not the other way round.
@@ -61,10 +83,11 @@ def _queue_placement(workload: Workload) -> None:
 
 
 def _spec_apply_image(workload: Workload) -> None:
-    """The run spec carries the image reference the workload runs with (the curated list may move on)."""
+    """The run spec carries the image reference the workload runs with (the curated list may move on);
+    an empty command or env is left out, so every way of booking stores the same spec."""
+    spec = {key: value for key, value in (workload.spec or {}).items() if value not in ([], {}, None)}
     image = image_get(workload.image) if workload.image else None
-    if image is not None:
-        workload.spec = {**(workload.spec or {}), "image": image.ref}
+    workload.spec = {**spec, "image": image.ref} if image is not None else spec
 
 
 def _slices(workload: Workload) -> int:
@@ -115,7 +138,11 @@ def _request_hash(payload: dict) -> str:
 def workload_submit_idempotent(*, actor: Actor, organization: Organization, idempotency_key: str | None,
                                payload: dict, **fields: Any) -> tuple[Workload, bool]:
     """``workload_submit`` once per Idempotency-Key: a retry with the same key and body returns the first
-    workload (created=False); the same key with another body is refused."""
+    workload (created=False); the same key with another body is refused, and so is a key too long to keep."""
+    limit = IdempotencyKey._meta.get_field("key").max_length
+    if idempotency_key and len(idempotency_key) > limit:
+        raise ValidationError({"idempotency_key": [_("An Idempotency-Key is at most %(n)d characters.")
+                                                   % {"n": limit}]})
     if not idempotency_key:
         return workload_submit(actor=actor, organization=organization, **fields), True
     digest = _request_hash(payload)
@@ -151,7 +178,7 @@ def workload_stop_by_platform(*, workload: Workload, reason: str) -> Workload:
 
 def _stop(*, workload: Workload, actor: Actor | None, reason: str) -> Workload:
     workload = Workload.objects.select_for_update().get(pk=workload.pk)
-    if workload.state in FINAL or workload.state == Workload.State.STOPPING:
+    if not workload_can_stop(workload):
         return workload
     audit_record(actor=actor, action="workload.stop_requested", organization=workload.organization_id,
                  target=workload, details={"name": workload.name, "state": workload.state, "reason": reason})
@@ -165,10 +192,6 @@ def _stop(*, workload: Workload, actor: Actor | None, reason: str) -> Workload:
     return workload
 
 
-RESTARTABLE_FROM = {Workload.State.STOPPED, Workload.State.SUCCEEDED, Workload.State.FAILED,
-                    Workload.State.PREEMPTED, Workload.State.LOST}
-
-
 @transaction.atomic
 def workload_restart(*, actor: Actor, workload: Workload) -> Workload:
     """Run a finished workload again: the same workload goes back to pending (same id, settings and
@@ -178,13 +201,14 @@ def workload_restart(*, actor: Actor, workload: Workload) -> Workload:
     # Quota row first, workload second: the same order as a submit, so the two never deadlock.
     _quota_lock(workload.organization)
     workload = Workload.objects.select_for_update().select_related("preferred_region").get(pk=workload.pk)
-    if workload.state not in RESTARTABLE_FROM:
+    if not workload_can_restart(workload):
         raise ValidationError({"state": [_("Only a stopped, succeeded, failed or lost workload can be restarted; "
                                            "this one is %(state)s.") % {"state": workload.get_state_display()}]})
     if workload.billing_mode == Workload.BillingMode.RESERVED and workload.window_end <= timezone.now():
         raise ValidationError({"window_end": [_("Its reserved window ended at %(end)s; extend the reservation or "
                                                 "book a new one.") % {"end": _local(workload, workload.window_end)}]})
     quota_check(organization=workload.organization, gpu_count=workload.gpu_count, slices=_slices(workload))
+    workload_admission.send(sender=Workload, workload=workload, stage=SUBMIT)
     workload.restarts += 1
     workload.auto_restarts = 0
     fields = workload.pending_reasons_set([reservation_pending_reason(workload)] if waits_for_window(workload) else [])
@@ -251,7 +275,7 @@ def workload_reservation_extend(*, actor: Actor, workload: Workload, window_end)
     workload = Workload.objects.select_for_update().select_related("preferred_region").get(pk=workload.pk)
     if workload.billing_mode != Workload.BillingMode.RESERVED:
         raise ValidationError({"billing_mode": [_("Only reserved bookings have a window to extend.")]})
-    if workload.state in FINAL or workload.state == Workload.State.STOPPING:
+    if not workload_can_extend(workload):
         raise ValidationError({"state": [_("This reservation is %(state)s; restart it or book a new one.")
                                          % {"state": workload.get_state_display()}]})
     if window_end is None:
@@ -279,7 +303,7 @@ def reservations_end(*, now=None) -> int:
     """Stop the reserved workloads whose window has ended (run by the placement sweep)."""
     now = now or timezone.now()
     ended = (Workload.objects.filter(billing_mode=Workload.BillingMode.RESERVED, window_end__lte=now)
-             .exclude(state__in=[*FINAL, Workload.State.STOPPING]).select_related("preferred_region"))
+             .exclude(state__in=NOT_STOPPABLE).select_related("preferred_region"))
     count = 0
     for workload in ended:
         with transaction.atomic():

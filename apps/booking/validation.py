@@ -21,10 +21,39 @@ def reservation_max_hours() -> int:
     return settings.TIDEGRID_RESERVATION_MAX_HOURS
 
 
+# Limits of a run spec (issue 10): what an agent is asked to set up must stay small.
+ENV_MAX_VARS = 64
+ENV_MAX_NAME_BYTES = 128
+ENV_MAX_VALUE_BYTES = 4096
+ENV_MAX_TOTAL_BYTES = 32 * 1024
+COMMAND_MAX_TOTAL_BYTES = 32 * 1024
+
+
+def gpu_shape_errors(*, gpu_count: int, gpu_milli: int, gpu_memory_mib: int, profile: str) -> dict[str, list[str]]:
+    """The GPU-shape rule, as field errors (empty when it holds): exactly one of whole cards, a fractional
+    slice (1–999 milli-GPU with its memory) or a MIG/vNPU profile. The API serializer, the portal form,
+    the model's validation and billing's quotes all ask this; the database's CHECK is the backstop."""
+    gpu_count, gpu_milli, gpu_memory_mib = gpu_count or 0, gpu_milli or 0, gpu_memory_mib or 0
+    if [gpu_count > 0, gpu_milli > 0, bool(profile)].count(True) != 1 or min(gpu_count, gpu_milli, gpu_memory_mib) < 0:
+        return {"gpu_count": [_("Ask for exactly one GPU shape: whole cards (gpu_count), a fractional slice "
+                                "(gpu_milli and gpu_memory_mib) or a profile.")]}
+    if gpu_milli and gpu_milli >= 1000:
+        return {"gpu_milli": [_("A slice is between 1 and 999 milli-GPU; ask for gpu_count for whole cards.")]}
+    if gpu_milli and not gpu_memory_mib:
+        return {"gpu_memory_mib": [_("A slice needs its GPU memory (MiB).")]}
+    return {}
+
+
 def workload_validate(workload: Workload) -> None:
     errors: dict[str, list[str]] = {}
+    errors.update(gpu_shape_errors(gpu_count=workload.gpu_count, gpu_milli=workload.gpu_milli,
+                                   gpu_memory_mib=workload.gpu_memory_mib, profile=workload.profile))
+    if not errors:
+        _catalog_fit(workload, errors)
+    _spec_limits(workload, errors)
     _image(workload, errors)
-    _command(workload, errors)
+    if "spec" not in errors:
+        _command(workload, errors)
     _window(workload, errors)
     if errors:
         raise ValidationError(errors)
@@ -51,6 +80,60 @@ def _image(workload: Workload, errors: dict) -> None:
         errors["image"] = [_("%(image)s runs on %(supported)s only, not on %(wrong)s. Choose another image or "
                              "other accelerators.") % {"image": image.name, "supported": supported,
                                                        "wrong": ", ".join(str(w) for w in wrong)}]
+
+
+def _accepted_models(workload: Workload):
+    """The catalog models the workload may run on: those it names, else any (of its vendors)."""
+    from apps.catalog.models import AcceleratorModel
+
+    models = AcceleratorModel.objects.all()
+    if workload.accelerator_models:
+        models = models.filter(code__in=workload.accelerator_models)
+    if workload.vendors:
+        models = models.filter(vendor__in=workload.vendors)
+    return list(models)
+
+
+def _catalog_fit(workload: Workload, errors: dict) -> None:
+    """What no card it accepts could ever hold is refused now, instead of pending forever on quota: an unknown
+    MIG/vNPU profile, slice memory or a minimum card memory above the largest card."""
+    models = _accepted_models(workload)
+    if not models:
+        return  # unknown model codes are the serializer's field error
+    if workload.profile:
+        names = sorted({p.get("name") for m in models for p in (m.profiles or [])} - {None})
+        if workload.profile not in names:
+            errors["profile"] = [_("No accelerator this workload accepts has the profile “%(profile)s” "
+                                   "(known: %(names)s).") % {"profile": workload.profile,
+                                                            "names": ", ".join(names) or _("none")}]
+    largest = max(m.memory_mib for m in models)
+    for field in ("gpu_memory_mib", "min_gpu_memory_mib"):
+        if getattr(workload, field) > largest:
+            errors[field] = [_("%(asked)d MiB is more than the largest card this workload accepts has "
+                               "(%(largest)d MiB).") % {"asked": getattr(workload, field), "largest": largest}]
+
+
+def _spec_limits(workload: Workload, errors: dict) -> None:
+    spec = workload.spec if isinstance(workload.spec, dict) else {}
+    env = spec.get("env") or {}
+    command = spec.get("command") or []
+    problems = []
+    if not isinstance(env, dict) or not isinstance(command, list):
+        errors["spec"] = [_("The run spec has a command (a list of strings) and env (names to strings).")]
+        return
+    sizes = [(len(str(name).encode()), len(str(value).encode())) for name, value in env.items()]
+    if len(env) > ENV_MAX_VARS:
+        problems.append(_("at most %(n)d environment variables") % {"n": ENV_MAX_VARS})
+    if any(name > ENV_MAX_NAME_BYTES for name, _value in sizes):
+        problems.append(_("names of at most %(n)d bytes") % {"n": ENV_MAX_NAME_BYTES})
+    if any(value > ENV_MAX_VALUE_BYTES for _name, value in sizes):
+        problems.append(_("values of at most %(n)d bytes") % {"n": ENV_MAX_VALUE_BYTES})
+    if sum(name + value for name, value in sizes) > ENV_MAX_TOTAL_BYTES:
+        problems.append(_("at most %(n)d KiB of environment in all") % {"n": ENV_MAX_TOTAL_BYTES // 1024})
+    if sum(len(str(arg).encode()) for arg in command) > COMMAND_MAX_TOTAL_BYTES:
+        problems.append(_("a command of at most %(n)d KiB") % {"n": COMMAND_MAX_TOTAL_BYTES // 1024})
+    if problems:
+        errors["spec"] = [_("The run spec is too large: %(limits)s.") % {"limits": "; ".join(problems)}]
 
 
 def _command(workload: Workload, errors: dict) -> None:

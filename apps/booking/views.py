@@ -21,13 +21,9 @@ from apps.tenancy.models import Organization, Role
 from . import market, services
 from .forms import WorkloadBookingForm
 from .images import IMAGES
+from .lifecycle import workload_can_extend, workload_can_restart, workload_can_stop, workload_is_live
 from .models import Workload
 from .selectors import WORKLOAD_PREFETCH, workload_detail_context
-
-LIVE_STATES = {Workload.State.PENDING, Workload.State.PLACED, Workload.State.STARTING, Workload.State.RUNNING,
-               Workload.State.STOPPING}
-RESTARTABLE_STATES = {Workload.State.STOPPED, Workload.State.SUCCEEDED, Workload.State.FAILED,
-                      Workload.State.LOST, Workload.State.PREEMPTED}
 
 
 def _customer(request) -> Organization:
@@ -53,10 +49,13 @@ def workload_new(request):
     actor = Actor(user=request.user)
     initial = market.booking_initial(request.GET, organization=organization)
     form = WorkloadBookingForm(request.POST or None, initial=initial)
+    estimate = None
     if request.method == "POST" and form.is_valid():
         try:
             workload = services.workload_submit(actor=actor, organization=organization, **form.workload_fields())
         except ValidationError as error:
+            # Priced before the service's errors mark the form: the runway the refusal speaks of stays in view.
+            estimate = market.estimate(form=form, organization=organization)
             apply_service_errors(form, error)
         else:
             messages.success(request, _("“%(name)s” is booked. It starts as soon as the scheduler places it.")
@@ -65,8 +64,8 @@ def workload_new(request):
     return render(request, "booking/workload_new.html", {
         "form": form, "images": IMAGES, "can_book": role_at_least(request.active_membership.role, Role.MEMBER),
         "profiles": market.profiles_by_model(),
-        "estimate": market.estimate(form=form if form.is_bound else market.form_preview(form),
-                                    organization=organization),
+        "estimate": estimate or market.estimate(form=form if form.is_bound else market.form_preview(form),
+                                                organization=organization),
     })
 
 
@@ -93,9 +92,9 @@ def workload_list(request):
     page = Paginator(workloads, 25).get_page(request.GET.get("page"))
     template = "booking/partials/workload_rows.html" if request.htmx else "booking/workload_list.html"
     return render(request, template, {
-        "organization": organization, "page": page, "live_states": LIVE_STATES,
+        "organization": organization, "page": page,
         "can_book": organization.kind == Organization.Kind.CUSTOMER and role_at_least(membership.role, Role.MEMBER),
-        "any_live": any(w.state in LIVE_STATES for w in page.object_list),
+        "any_live": any(workload_is_live(w) for w in page.object_list),
     })
 
 
@@ -104,11 +103,10 @@ def _detail_context(request, workload: Workload) -> dict:
     membership = request.active_membership
     may_act = bool(membership) and role_at_least(membership.role, Role.MEMBER)
     return {
-        "workload": workload, "detail": detail, "live": workload.state in LIVE_STATES,
-        "progress": _progress(workload.state), "can_stop": may_act,
-        "can_restart": may_act and workload.state in RESTARTABLE_STATES,
-        "can_extend": may_act and workload.billing_mode == Workload.BillingMode.RESERVED
-        and workload.state not in RESTARTABLE_STATES,
+        "workload": workload, "detail": detail, "live": workload_is_live(workload),
+        "progress": _progress(workload.state), "can_stop": may_act and workload_can_stop(workload),
+        "can_restart": may_act and workload_can_restart(workload),
+        "can_extend": may_act and workload_can_extend(workload),
         "extend_form": ExtendForm(), "price": market.workload_price(workload=workload),
     }
 

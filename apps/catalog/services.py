@@ -78,6 +78,11 @@ _TRANSITIONS = {
 }
 
 
+def node_actions_allowed(*, node: Node) -> list[str]:
+    """The actions ``node_set_state`` accepts for the node in its state (what pages offer)."""
+    return [action for action, (allowed_from, _target) in _TRANSITIONS.items() if node.state in allowed_from]
+
+
 @transaction.atomic
 def node_set_state(*, actor: Actor, node: Node, action: str) -> Node:
     """cordon: take no new work; drain: also stop what runs; decommission: retire (the credential stops

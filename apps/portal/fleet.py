@@ -152,6 +152,7 @@ def node_detail(request, pk):
         device.latest = latest.get(device.id)
     return render(request, "catalog/node_detail.html", {
         "node": node, "devices": devices, "can_manage": _is_admin(request),
+        "node_actions": services.node_actions_allowed(node=node),
         "assignments": node.assignments.order_by("-created_at")[:20],
     })
 

@@ -13,6 +13,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_noop
 from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
 from apps.booking.selectors import image_vendors, placement_queue
+from apps.booking.signals import START, workload_admission
 from apps.catalog.models import Cluster, Device, Node, RegionLatency
 from apps.catalog.selectors import nodes_on_sale
 from apps.core.reasons import Reason
@@ -148,6 +150,10 @@ def place_pending(*, region_code: str, policy: str = DEFAULT_POLICY, batch: int 
         install_target_workload(snapshot.state, recent_request_mix(), policy)
         latency = latency_table()
         for workload in pending:
+            if not _admitted(workload):
+                _record_unschedulable(workload, region_code, policy, [FUNDS_SHORT])
+                unschedulable += 1
+                continue
             decision = decide(snapshot.state, workload_request(workload), policy=policy, latency=latency,
                               preemption=False)
             if not decision:
@@ -177,6 +183,21 @@ def place_pending(*, region_code: str, policy: str = DEFAULT_POLICY, batch: int 
     logger.info("placement %s: %d placed, %d unschedulable, %d conflicts", region_code, placed, unschedulable,
                 conflicts)
     return {"placed": placed, "unschedulable": unschedulable, "conflicts": conflicts}
+
+
+FUNDS_SHORT = Reason(gettext_noop("waiting for funds: the prepaid wallet does not cover the runway of this workload "
+                                  "and the organization's running work; top up to start it"))
+
+
+def _admitted(workload: Workload) -> bool:
+    """Whether the apps above booking let it start now (billing: the prepaid wallet covers its runway). Their
+    locks (the organization's billing profile) are held until the placement round commits."""
+    try:
+        with transaction.atomic():
+            workload_admission.send(sender=Workload, workload=workload, stage=START)
+    except ValidationError:
+        return False
+    return True
 
 
 def _allocate(workload: Workload, member, snapshot: FleetSnapshot) -> None:

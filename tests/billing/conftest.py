@@ -11,6 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.booking.models import Workload
+from apps.booking.rules import booking_band
 from apps.catalog.models import Node, Region
 from apps.ledger.models import Account
 from apps.ledger.services import account_get_or_create, platform_account, transaction_post
@@ -76,6 +77,9 @@ def place(customer, agent):
         values.update(fields)
         if values.get("gpu_count"):
             values.update(gpu_milli=0, gpu_memory_mib=0)
+        # Created directly (no funds check here), so in its mode's priority band as workload_submit would.
+        values["priority"], values["preemptible"] = booking_band(
+            billing_mode=values.get("billing_mode", "on_demand"), customer_priority=values.get("priority", 0))
         workload = Workload.objects.create(organization=customer.organization, created_by=customer.member,
                                            name=name, preferred_region=Region.objects.get(code="cn-shanghai"),
                                            **values)

@@ -107,6 +107,21 @@ def test_cordon_drain_and_decommission(as_user, provider, enroll):
     assert agent.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json").status_code == 401
 
 
+def test_node_page_offers_the_actions_the_catalog_allows(as_user, provider, enroll):
+    from apps.catalog.services import node_actions_allowed
+
+    node_id, _cred, _agent = enroll()
+    client = as_user(provider.admin, provider.organization)
+    for state, offered in [("active", {"cordon", "drain", "decommission"}),
+                           ("draining", {"uncordon", "decommission"}), ("decommissioned", set())]:
+        Node.objects.filter(id=node_id).update(state=state)
+        assert set(node_actions_allowed(node=Node.objects.get(id=node_id))) == offered
+        body = client.get(f"/provider/nodes/{node_id}/").content.decode()
+        buttons = {a for a in ("cordon", "uncordon", "drain", "decommission")
+                   if f'name="action" value="{a}"' in body}
+        assert buttons == offered, state
+
+
 def test_viewer_cannot_change_node_state(as_user, provider, enroll):
     node_id, _cred, _agent = enroll()
     client = as_user(provider.viewer, provider.organization)

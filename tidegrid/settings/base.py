@@ -290,6 +290,9 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 # --- billing: how long on-demand work keeps running after the wallet runs out, and how early pages warn
 TIDEGRID_BILLING_OUT_OF_FUNDS_GRACE_S = env.int("TIDEGRID_BILLING_OUT_OF_FUNDS_GRACE_S", default=900)
 TIDEGRID_BILLING_RUNWAY_WARNING_S = env.int("TIDEGRID_BILLING_RUNWAY_WARNING_S", default=3600)
+# A prepaid wallet must cover this many minutes of all pending and running work before more is booked or
+# started (0: no check).
+TIDEGRID_FUNDS_RUNWAY_MINUTES = env.int("TIDEGRID_FUNDS_RUNWAY_MINUTES", default=10)
 
 # Behind a proxy (nginx, ingress) the client address is in X-Forwarded-For; rate limits need it.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TIDEGRID_TRUSTED_PROXY_COUNT", default=0)

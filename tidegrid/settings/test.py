@@ -15,3 +15,6 @@ CACHES["default"]["KEY_PREFIX"] = f"tidegrid-test-{os.getpid()}"  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 STATIC_ROOT = None
+# Test customers start with empty wallets: the funds runway is checked by the tests that turn it on
+# (tests/security/test_booking_attacks.py, tests/billing/test_funds_runway.py).
+TIDEGRID_FUNDS_RUNWAY_MINUTES = 0

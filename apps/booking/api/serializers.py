@@ -8,7 +8,9 @@ from apps.catalog.models import AcceleratorModel, Region
 
 from ..images import image_choices
 from ..models import Workload, WorkloadEvent
+from ..rules import CUSTOMER_PRIORITY_MAX
 from ..selectors import WorkloadDetail, workload_detail_context
+from ..validation import gpu_shape_errors
 
 
 class RunSpecSerializer(serializers.Serializer):
@@ -41,7 +43,14 @@ class WorkloadCreateSerializer(serializers.ModelSerializer):
                                                max_length=30)
     vendors = serializers.ListField(child=serializers.ChoiceField(choices=AcceleratorModel.Vendor.choices),
                                     required=False, default=list)
-    priority = serializers.IntegerField(min_value=0, max_value=100, default=0)
+    priority = serializers.IntegerField(
+        min_value=0, max_value=CUSTOMER_PRIORITY_MAX, default=0,
+        help_text="orders your own work inside the billing mode's priority band (higher first); it never "
+                  "moves a booking into another band: reserved work is queued first, then on-demand, then spot. "
+                  "The stored priority is the band's plus this.")
+    preemptible = serializers.BooleanField(
+        required=False, help_text="ignored: set by billing_mode (spot is always preemptible, on-demand and "
+                                  "reserved never)")
     image = serializers.ChoiceField(choices=image_choices(), required=False, allow_blank=True, default="",
                                     help_text="a key of GET /api/v1/images/; empty = the node's own environment")
     restartable = serializers.BooleanField(required=False, allow_null=True, default=None,
@@ -78,16 +87,10 @@ class WorkloadCreateSerializer(serializers.ModelSerializer):
         return codes
 
     def validate(self, attrs):
-        shapes = [bool(attrs.get("gpu_count")), bool(attrs.get("gpu_milli")), bool(attrs.get("profile"))]
-        if sum(shapes) != 1:
-            raise serializers.ValidationError({"gpu_count": [_(
-                "Ask for exactly one GPU shape: whole cards (gpu_count), a fractional slice (gpu_milli and "
-                "gpu_memory_mib) or a profile.")]})
-        if attrs.get("gpu_milli") and not 0 < attrs["gpu_milli"] < 1000:
-            raise serializers.ValidationError({"gpu_milli": [_("A slice is between 1 and 999 milli-GPU; "
-                                                               "ask for gpu_count for whole cards.")]})
-        if attrs.get("gpu_milli") and not attrs.get("gpu_memory_mib"):
-            raise serializers.ValidationError({"gpu_memory_mib": [_("A slice needs its GPU memory (MiB).")]})
+        errors = gpu_shape_errors(gpu_count=attrs.get("gpu_count", 0), gpu_milli=attrs.get("gpu_milli", 0),
+                                  gpu_memory_mib=attrs.get("gpu_memory_mib", 0), profile=attrs.get("profile", ""))
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
 
 
