@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from apps.tenancy.access import Actor
 
 from .models import Assignment, AssignmentSample, BootstrapToken, NodeCredential
 from .signals import assignment_state_changed, node_unreachable
+
+logger = logging.getLogger(__name__)
 
 BOOTSTRAP_PREFIX = "tgb"
 CREDENTIAL_PREFIX = "tgn"
@@ -333,6 +336,7 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
     final_ids = []
     lost_ids = []
     usage = []
+    clamped = False
     for item in reported:
         assignment = by_id.get(str(item["id"]))
         if assignment is not None and item.get("usage") and item["state"] == "running":
@@ -347,9 +351,13 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
             assignment.exit_code = item.get("exit_code")
             assignment.log_tail = (item.get("log_tail") or "")[-4096:]
             assignment.connection = item.get("connection") or {}
-            assignment.started_at = assignment.started_at or item.get("started_at") or now
+            if assignment.started_at is None:
+                assignment.started_at, off = _observed_time(item.get("started_at"), assignment=assignment, now=now)
+                clamped = clamped or off
             if assignment.is_final:
-                assignment.finished_at = item.get("finished_at") or now
+                assignment.finished_at, off = _observed_time(item.get("finished_at"), assignment=assignment,
+                                                             now=now, lower=assignment.started_at)
+                clamped = clamped or off
             assignment.last_reported_at = now
             assignment.save()
             if assignment.state != previous_state:
@@ -362,11 +370,36 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
         if assignment.is_final:
             final_ids.append(str(assignment.id))
     AssignmentSample.objects.bulk_create(usage)
+    if clamped:
+        Node.objects.filter(pk=node.id).update(agent_time_flags=F("agent_time_flags") + 1, agent_time_flagged_at=now)
+        logger.warning("node %s (%s) reported assignment times outside what the server observed; clamped",
+                       node.hostname, node.id)
     return final_ids, {str(item["id"]) for item in reported}, lost_ids
 
 
+def _ceil_second(moment: datetime) -> datetime:
+    return moment if moment.microsecond == 0 else moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def _observed_time(reported: datetime | None, *, assignment: Assignment, now: datetime,
+                   lower: datetime | None = None) -> tuple[datetime, bool]:
+    """An agent-reported start/finish bounded by what the server observed: not before the (whole) second
+    after the assignment was handed to the agent (nor before ``lower``), not after this report's receipt.
+    Billing floors to the second, so billed seconds never exceed the observed ones. Returns the bounded
+    time and whether the agent's value lay outside the bounds by more than the clock-skew tolerance."""
+    floor = _ceil_second(assignment.delivered_at) if assignment.delivered_at else now
+    if lower is not None:
+        floor = max(floor, lower)
+    ceiling = max(floor, now)
+    if reported is None:
+        return ceiling, False
+    bounded = min(max(reported, floor), ceiling)
+    tolerance = timedelta(seconds=settings.TIDEGRID_AGENT_TIME_TOLERANCE_S)
+    return bounded, abs(reported - bounded) > tolerance
+
+
 _OPEN_ASSIGNMENTS = """
-SELECT id, desired, state, spec FROM telemetry_assignment
+SELECT id, desired, state, spec, delivered_at FROM telemetry_assignment
 WHERE node_id = %s AND state NOT IN ('succeeded', 'failed', 'stopped', 'lost')
 """
 
@@ -378,12 +411,17 @@ def _reply(*, node: Node, seq: int, duplicate: bool, final_ids: list[str], repor
     with connection.cursor() as cursor:  # raw: this runs for every heartbeat
         cursor.execute(_OPEN_ASSIGNMENTS, [node.id])
         rows = cursor.fetchall()
-    for assignment_id, desired, state, spec in rows:
+    handed = []
+    for assignment_id, desired, state, spec, delivered_at in rows:
         if desired == Assignment.Desired.STOP:
             work.append({"id": str(assignment_id), "action": "stop"})
         elif state == Assignment.State.PENDING and str(assignment_id) not in reported_ids:
             work.append({"id": str(assignment_id), "action": "start",
                          "spec": json.loads(spec) if isinstance(spec, str) else spec})
+            if delivered_at is None:
+                handed.append(assignment_id)
+    if handed:  # the server's own record of when the agent could first have started it (billing's floor)
+        Assignment.objects.filter(id__in=handed, delivered_at__isnull=True).update(delivered_at=timezone.now())
     return {"ack_seq": seq, "duplicate": duplicate, "heartbeat_interval_s": heartbeat_interval_s(),
             "ack_final": final_ids, "assignments": work}
 

@@ -1,0 +1,103 @@
+"""Attacks on the agent API (issue 10), replayed over real HTTP against the live test server: a provider's
+agent must not set the customer's bill, take another provider's devices, brick its node, break the
+server with out-of-range numbers or flood it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from apps.billing.models import UsageRecord
+from apps.booking.models import Workload
+from apps.catalog.models import Node, Region
+from apps.telemetry.models import Assignment
+from tests.agents.live import http
+from tests.conftest import make_tenant
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def inventory(hostname: str, uuids: list[str]) -> dict:
+    return {"hostname": hostname, "agent_version": "1.0.0", "runtime": "process", "device_backend": "simulated",
+            "cpu_milli": 64000, "memory_mib": 262144,
+            "devices": [{"uuid": uuid, "index": i, "model": "Tesla T4", "vendor": "nvidia", "memory_total_mib": 15360}
+                        for i, uuid in enumerate(uuids)]}
+
+
+@dataclass
+class Node_:
+    url: str
+    node_id: str
+    credential: str
+    seq: int = 0
+    uuids: list[str] = field(default_factory=list)
+
+    def heartbeat(self, *, assignments=(), devices=None, seq=None, **overrides) -> tuple[int, dict]:
+        self.seq = seq if seq is not None else self.seq + 1
+        body = {"node_id": self.node_id, "seq": self.seq, "collected_at": datetime.now(UTC).isoformat(),
+                "devices": devices if devices is not None else [
+                    {"uuid": uuid, "index": i, "utilization_pct": 10.0, "memory_used_mib": 100}
+                    for i, uuid in enumerate(self.uuids)],
+                "assignments": list(assignments), **overrides}
+        return http("POST", f"{self.url}/api/agent/v1/heartbeat", body=body,
+                    headers={"Authorization": f"Node {self.credential}"})
+
+
+@pytest.fixture
+def stack(live_server):
+    from apps.billing.seed import price_book_seed
+    from apps.catalog.reference import reference_data_sync
+    from apps.catalog.services import cluster_create
+    from apps.telemetry.services import bootstrap_token_create
+
+    reference_data_sync()  # transactional tests start from an emptied database
+    price_book_seed()
+    provider = make_tenant(kind="provider", name="Mallory Compute")
+    cluster = cluster_create(actor=provider.actor("admin"), organization=provider.organization, name="sh-x",
+                             region=Region.objects.get(code="cn-shanghai"), kind="bare_metal")
+
+    def enroll(hostname: str, uuids: list[str], *, on=cluster, actor=provider) -> tuple[int, dict]:
+        _token, plaintext = bootstrap_token_create(actor=actor.actor("admin"), cluster=on)
+        return http("POST", f"{live_server.url}/api/agent/v1/enroll",
+                    body={"bootstrap_token": plaintext, **inventory(hostname, uuids)})
+
+    def node(hostname: str = "evil-1", uuids=None) -> Node_:
+        uuids = uuids or [f"GPU-{hostname}-{i}" for i in range(2)]
+        status, body = enroll(hostname, uuids)
+        assert status == 201, body
+        return Node_(url=live_server.url, node_id=body["node_id"], credential=body["credential"], uuids=uuids)
+
+    return {"url": live_server.url, "provider": provider, "cluster": cluster, "enroll": enroll, "node": node}
+
+
+def test_a_forged_start_months_earlier_and_finish_a_month_later_bills_only_what_the_server_saw(stack):
+    from apps.scheduling.services import place_pending
+
+    # given a customer's T4 job placed on the attacker's node and handed to its agent
+    agent = stack["node"]()
+    customer = make_tenant(kind="customer", name="Victim AI")
+    workload = Workload.objects.create(
+        organization=customer.organization, created_by=customer.member, name="three-minute-job", cpu_milli=1000,
+        memory_mib=4096, gpu_milli=500, gpu_memory_mib=4096, spec={"command": ["python", "train.py"]},
+        preferred_region=Region.objects.get(code="cn-shanghai"))
+    place_pending(region_code="cn-shanghai")
+    assignment = Assignment.objects.get(allocations__workload=workload)
+    status, reply = agent.heartbeat()
+    assert status == 200 and reply["assignments"][0]["id"] == str(assignment.id)
+    # when the agent claims it started months ago and finished thirty days from now
+    now = datetime.now(UTC)
+    forged = {"id": str(assignment.id), "exit_code": 0, "started_at": (now - timedelta(days=120)).isoformat()}
+    assert agent.heartbeat(assignments=[{**forged, "state": "running"}])[0] == 200
+    assert agent.heartbeat(assignments=[{**forged, "state": "succeeded",
+                                         "finished_at": (now + timedelta(days=30)).isoformat()}])[0] == 200
+    # then only the seconds between hand-over and the final report's receipt are billed
+    assignment.refresh_from_db()
+    observed = (assignment.last_reported_at - assignment.delivered_at).total_seconds()
+    billed = sum(r.peak_seconds + r.off_peak_seconds for r in UsageRecord.objects.filter(assignment=assignment))
+    assert billed <= observed < 60
+    assert sum(r.cost_fen for r in UsageRecord.objects.filter(assignment=assignment)) < 100  # under ¥1
+    # and staff see the node flagged
+    node = Node.objects.get(id=agent.node_id)
+    assert node.agent_time_flags >= 1 and node.agent_time_flagged_at is not None
