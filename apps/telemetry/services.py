@@ -11,8 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from apps.catalog.selectors import accelerator_model_match
 from apps.catalog.services import require_fleet_admin
 from apps.tenancy.access import Actor
 
-from .models import Assignment, AssignmentSample, BootstrapToken, NodeCredential
+from .models import Assignment, AssignmentSample, BootstrapToken, DeviceUuidConflict, NodeCredential
 from .signals import assignment_state_changed, node_unreachable
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,16 @@ CREDENTIAL_PREFIX = "tgn"
 
 class EnrollmentRefused(Exception):
     """The bootstrap token cannot enroll a node (unknown, used up, expired or revoked)."""
+
+
+class DeviceUuidTaken(Exception):
+    """The inventory claims device UUIDs another node holds (recorded for staff as DeviceUuidConflict)."""
+
+    def __init__(self, uuids: list[str]) -> None:
+        super().__init__(_("Device UUID(s) %(uuids)s are registered to another node. The conflict was "
+                           "recorded for platform staff, who will verify who has the device(s); enrollment "
+                           "succeeds once they have resolved it.") % {"uuids": ", ".join(uuids)})
+        self.uuids = uuids
 
 
 def _sha256(value: str) -> str:
@@ -103,11 +113,76 @@ def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any
         if not took:
             raise EnrollmentRefused(str(_REFUSED))
     try:
-        return _node_enroll(token=token, hostname=hostname, inventory=inventory, now=now, retry=retry)
-    except Exception:
+        try:
+            return _node_enroll(token=token, hostname=hostname, inventory=inventory, now=now, retry=retry)
+        except IntegrityError as error:
+            if "device_uuid_unique" not in str(error):
+                raise
+            # Another enrollment registered one of these UUIDs between our check and our insert.
+            raise DeviceUuidTaken(sorted({item["uuid"] for item in inventory.get("devices", [])} & set(
+                Device.objects.filter(uuid__in=[item["uuid"] for item in inventory.get("devices", [])])
+                .exclude(node__cluster=token.cluster, node__hostname=hostname)
+                .values_list("uuid", flat=True)))) from error
+    except Exception as error:
         if not retry:
             BootstrapToken.objects.filter(pk=token.pk, uses__gt=0).update(uses=F("uses") - 1)
+        if isinstance(error, DeviceUuidTaken):
+            _device_uuid_conflicts_record(uuids=error.uuids, cluster=token.cluster, hostname=hostname)
         raise
+
+
+def _device_uuids_taken(*, node: Node, reported: list[dict]) -> dict[str, Device]:
+    """The devices of other nodes holding UUIDs this inventory claims."""
+    return {device.uuid: device for device in Device.objects.select_related("node").filter(
+        uuid__in=[item["uuid"] for item in reported]).exclude(node_id=node.pk)}
+
+
+@transaction.atomic
+def _device_uuid_conflicts_record(*, uuids: list[str], cluster: Cluster, hostname: str) -> None:
+    holders = {d.uuid: d.node for d in Device.objects.select_related("node").filter(uuid__in=uuids)}
+    for uuid in uuids:
+        conflict = DeviceUuidConflict.objects.select_for_update().filter(
+            uuid=uuid, claimant_cluster=cluster, claimant_hostname=hostname, resolved_at__isnull=True).first()
+        if conflict is not None:
+            conflict.attempts += 1
+            conflict.holder_node = holders.get(uuid, conflict.holder_node)
+            conflict.save(update_fields=["attempts", "holder_node", "last_attempt_at"])
+            continue
+        conflict = DeviceUuidConflict.objects.create(uuid=uuid, claimant_cluster=cluster, claimant_hostname=hostname,
+                                                     holder_node=holders.get(uuid))
+        audit_record(actor=None, action="device.uuid_conflict", organization=cluster.organization_id,
+                     target=conflict, details={"uuid": uuid, "hostname": hostname, "cluster": cluster.name,
+                                               "holder_node": str(conflict.holder_node_id or "")})
+
+
+@transaction.atomic
+def device_uuid_conflict_resolve(*, actor: Actor, conflict: DeviceUuidConflict, release: bool) -> DeviceUuidConflict:
+    """Staff's decision on a conflict, after checking who really has the card. ``release``: the holder's
+    device row gives up the UUID (kept, renamed and marked failed, so its history stays) and the
+    claimant's next enrollment registers it; otherwise the claim is dismissed. Audited either way."""
+    if not actor.user.is_staff:
+        raise PermissionDenied(_("Only platform staff resolve device UUID conflicts."))
+    conflict = DeviceUuidConflict.objects.select_for_update().get(pk=conflict.pk)
+    if conflict.resolved_at is not None:
+        raise ValidationError(_("This conflict is already resolved."))
+    released_from = None
+    if release:
+        device = Device.objects.select_for_update().select_related("node").filter(uuid=conflict.uuid).first()
+        if device is not None:
+            released_from = device.node
+            device.uuid = f"released-{conflict.pk}-{device.uuid}"[:100]
+            device.health = Device.Health.FAILED
+            device.health_reason = _("Its UUID was released by platform staff to another node that has the card.")
+            device.save(update_fields=["uuid", "health", "health_reason"])
+    conflict.resolved_at, conflict.resolved_by = timezone.now(), actor.user
+    conflict.resolution = DeviceUuidConflict.Resolution.RELEASED if release else DeviceUuidConflict.Resolution.DISMISSED
+    conflict.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    audit_record(actor=actor, action=f"device.uuid_conflict_{conflict.resolution}",
+                 organization=conflict.claimant_cluster.organization_id, target=conflict,
+                 details={"uuid": conflict.uuid, "claimant_hostname": conflict.claimant_hostname,
+                          "released_from": str(released_from.pk) if released_from else "",
+                          "released_from_organization": str(released_from.organization_id) if released_from else ""})
+    return conflict
 
 
 @transaction.atomic
@@ -153,6 +228,9 @@ def _node_enroll(*, token: BootstrapToken, hostname: str, inventory: dict[str, A
 
 
 def _devices_sync(*, node: Node, reported: list[dict]) -> None:
+    taken = _device_uuids_taken(node=node, reported=reported)
+    if taken:
+        raise DeviceUuidTaken(sorted(taken))
     existing = {device.uuid: device for device in Device.objects.filter(node=node)}
     catalog = list(AcceleratorModel.objects.all())
     seen = set()

@@ -101,3 +101,36 @@ def test_a_forged_start_months_earlier_and_finish_a_month_later_bills_only_what_
     # and staff see the node flagged
     node = Node.objects.get(id=agent.node_id)
     assert node.agent_time_flags >= 1 and node.agent_time_flagged_at is not None
+
+
+def test_claiming_another_providers_gpu_uuid_is_a_409_staff_see_and_resolve(stack):
+    from apps.audit.models import AuditEvent
+    from apps.catalog.services import cluster_create
+    from apps.telemetry.models import DeviceUuidConflict
+    from apps.telemetry.services import device_uuid_conflict_resolve
+    from apps.tenancy.access import Actor
+    from tests.factories import UserFactory
+
+    # given the attacker enrolled first, claiming the UUID of a card that another provider has
+    first = stack["node"]("squatter", uuids=["GPU-real-owner-0"])
+    owner = make_tenant(kind="provider", name="Honest Compute")
+    owner_cluster = cluster_create(actor=owner.actor("admin"), organization=owner.organization, name="sh-o",
+                                   region=Region.objects.get(code="cn-shanghai"), kind="bare_metal")
+    # when the real owner enrolls its node: a clear 409, nothing half-written, the conflict recorded
+    for attempt in (1, 2):
+        status, body = stack["enroll"]("owner-1", ["GPU-real-owner-0"], on=owner_cluster, actor=owner)
+        assert status == 409, body
+        assert body["error"]["code"] == "device_uuid_conflict"
+        assert "GPU-real-owner-0" in body["error"]["message"]
+        assert not Node.objects.filter(hostname="owner-1").exists()
+        conflict = DeviceUuidConflict.objects.get()
+        assert conflict.attempts == attempt
+    assert str(conflict.holder_node_id) == first.node_id
+    # then staff, having checked who has the card, release the UUID, and the owner's next try enrolls
+    staff = UserFactory(is_staff=True)
+    device_uuid_conflict_resolve(actor=Actor(user=staff), conflict=conflict, release=True)
+    status, body = stack["enroll"]("owner-1", ["GPU-real-owner-0"], on=owner_cluster, actor=owner)
+    assert status == 201, body
+    assert Node.objects.get(id=body["node_id"]).devices.get().uuid == "GPU-real-owner-0"
+    assert AuditEvent.objects.filter(action="device.uuid_conflict_released", actor_id=staff.pk).exists()
+    assert AuditEvent.objects.filter(action="device.uuid_conflict").count() == 1

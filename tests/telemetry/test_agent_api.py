@@ -278,3 +278,29 @@ def test_a_late_duplicate_enrollment_does_not_lock_out_the_agent(provider, clust
     agent.credentials(HTTP_AUTHORIZATION=f"Node {first.json()['credential']}")
     response = agent.post("/api/agent/v1/heartbeat", report(first.json()["node_id"], 1, prefix="a"), format="json")
     assert response.status_code == 200
+
+
+def test_staff_resolve_device_uuid_conflicts_from_the_admin(enroll, provider, other_provider, client):
+    from apps.catalog.services import cluster_create
+    from apps.telemetry.models import DeviceUuidConflict
+    from tests.factories import UserFactory
+
+    node_id, _cred, _client = enroll("holder")
+    other = cluster_create(actor=other_provider.actor("admin"), organization=other_provider.organization,
+                           name="x", region=Node.objects.get(id=node_id).cluster.region, kind="bare_metal")
+    _t, token = services.bootstrap_token_create(actor=other_provider.actor("admin"), cluster=other)
+    response = APIClient().post("/api/agent/v1/enroll", {"bootstrap_token": token, **inventory("claimer", 1,
+                                prefix="holder")}, format="json")
+    assert response.status_code == 409
+    conflict = DeviceUuidConflict.objects.get()
+    # a provider admin is not staff: the service refuses
+    with pytest.raises(services.PermissionDenied):
+        services.device_uuid_conflict_resolve(actor=provider.actor("admin"), conflict=conflict, release=True)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    assert client.get("/admin/telemetry/deviceuuidconflict/").status_code == 200
+    client.post("/admin/telemetry/deviceuuidconflict/", {"action": "dismiss_claim", "_selected_action": [conflict.pk]})
+    conflict.refresh_from_db()
+    assert conflict.resolution == DeviceUuidConflict.Resolution.DISMISSED and conflict.resolved_by == staff
+    assert Device.objects.filter(uuid="GPU-holder-0", node_id=node_id).exists()
+    assert client.get("/admin/catalog/node/?clamped=yes").status_code == 200

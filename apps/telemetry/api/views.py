@@ -37,6 +37,8 @@ class EnrollView(AgentAPIView):
                                                     hostname=data.pop("hostname"), inventory=data)
         except services.EnrollmentRefused as refused:
             return error_response("enrollment_refused", str(refused), http_status=status.HTTP_401_UNAUTHORIZED)
+        except services.DeviceUuidTaken as taken:
+            return error_response("device_uuid_conflict", str(taken), http_status=status.HTTP_409_CONFLICT)
         return Response({
             "node_id": str(node.id), "credential": credential,
             "heartbeat_interval_s": services.heartbeat_interval_s(),
