@@ -206,6 +206,8 @@ def _node_enroll(*, token: BootstrapToken, hostname: str, inventory: dict[str, A
     node.device_backend = inventory.get("device_backend", "")
     node.liveness = Node.Liveness.ONLINE
     node.last_heartbeat_at = now
+    if not retry:
+        node.last_seq = 0  # a new credential starts a new sequence: no report can brick a node for good
     node.save()
     _devices_sync(node=node, reported=inventory.get("devices", []))
     # A new token replaces every credential the node had. A retry with the same token keeps the ones
@@ -308,10 +310,10 @@ def heartbeat_interval_s() -> int:
 # result tells whether the node had been unreachable (the CTE sees the row as it was before the update).
 _INGEST = """
 WITH before AS (
-    SELECT id, liveness FROM catalog_node WHERE id = %(node)s FOR UPDATE
+    SELECT id, liveness, last_seq FROM catalog_node WHERE id = %(node)s FOR UPDATE
 ), advanced AS (
     UPDATE catalog_node n SET last_seq = %(seq)s, last_heartbeat_at = %(now)s, liveness = 'online'
-    FROM before WHERE n.id = before.id AND n.last_seq < %(seq)s
+    FROM before WHERE n.id = before.id AND n.last_seq < %(seq)s AND %(seq)s <= n.last_seq + %(step)s
     RETURNING before.liveness
 ), inserted AS (
     INSERT INTO telemetry_devicesample (device_id, node_id, seq, collected_at, received_at, utilization_pct,
@@ -325,7 +327,7 @@ WITH before AS (
     WHERE EXISTS (SELECT 1 FROM advanced)
     RETURNING 1
 )
-SELECT (SELECT liveness FROM advanced), (SELECT count(*) FROM inserted)
+SELECT (SELECT liveness FROM advanced), (SELECT count(*) FROM inserted), (SELECT last_seq FROM before)
 """
 
 
@@ -340,14 +342,20 @@ def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
     samples = report.devices
     with connection.cursor() as cursor:
         cursor.execute(_INGEST, {
-            "node": node.id, "seq": seq, "collected_at": report.collected_at, "now": now,
+            "node": node.id, "seq": seq, "step": settings.TIDEGRID_AGENT_MAX_SEQ_STEP,
+            "collected_at": report.collected_at, "now": now,
             "uuids": [s.uuid for s in samples], "util": [s.utilization_pct for s in samples],
             "mem": [s.memory_used_mib for s in samples], "temp": [s.temperature_c for s in samples],
             "power": [s.power_w for s in samples], "energy": [s.energy_mj for s in samples],
             "ecc": [s.ecc_errors for s in samples], "xid": [s.xid_errors for s in samples],
             "health": [s.health for s in samples],
         })
-        previous_liveness, _stored = cursor.fetchone()
+        previous_liveness, _stored, last_seq = cursor.fetchone()
+    if previous_liveness is None and seq > last_seq:
+        raise ValidationError({"seq": [_(
+            "seq may advance by at most %(step)d over the last accepted report (%(last)d); re-enroll the "
+            "node with a new bootstrap token to start a new sequence.") % {
+                "step": settings.TIDEGRID_AGENT_MAX_SEQ_STEP, "last": last_seq}]})
     if previous_liveness is None:
         return _reply(node=node, seq=seq, duplicate=True, final_ids=[], reported_ids=set(), lost_ids=[])
 

@@ -134,3 +134,19 @@ def test_claiming_another_providers_gpu_uuid_is_a_409_staff_see_and_resolve(stac
     assert Node.objects.get(id=body["node_id"]).devices.get().uuid == "GPU-real-owner-0"
     assert AuditEvent.objects.filter(action="device.uuid_conflict_released", actor_id=staff.pk).exists()
     assert AuditEvent.objects.filter(action="device.uuid_conflict").count() == 1
+
+
+def test_a_report_with_seq_2_pow_62_is_refused_and_the_node_keeps_working(stack):
+    agent = stack["node"]()
+    assert agent.heartbeat()[0] == 200
+    status, body = agent.heartbeat(seq=2**62)
+    assert status == 400 and "seq" in body["error"]["fields"]
+    assert Node.objects.get(id=agent.node_id).last_seq == 1
+    status, body = agent.heartbeat(seq=2)
+    assert status == 200 and body["duplicate"] is False
+    # and a node whose sequence went astray anyway is reset by re-enrolling with a new token
+    status, enrolled = stack["enroll"]("evil-1", agent.uuids)
+    assert status == 201 and enrolled["last_seq"] == 0
+    agent.credential = enrolled["credential"]
+    status, body = agent.heartbeat(seq=1)
+    assert status == 200 and body["duplicate"] is False

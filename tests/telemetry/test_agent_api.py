@@ -236,7 +236,7 @@ def test_inventory_names_are_matched_to_the_reference_catalog(enroll):
     assert Device.objects.filter(node_id=node_id, model__code="nvidia-a100-80gb").count() == 2
 
 
-def test_re_enrollment_tells_the_agent_where_its_sequence_stands(enroll):
+def test_re_enrollment_with_a_new_token_starts_a_new_sequence(enroll):
     node_id, _cred, client = enroll("gpu-01")
     for seq in (1, 2, 3):
         client.post("/api/agent/v1/heartbeat", report(node_id, seq), format="json")
@@ -247,7 +247,21 @@ def test_re_enrollment_tells_the_agent_where_its_sequence_stands(enroll):
     _t, token = bootstrap_token_create(actor=_admin_of(node), cluster=node.cluster)
     body = APIClient().post("/api/agent/v1/enroll", {"bootstrap_token": token, **inv("gpu-01")}, format="json").json()
     assert body["node_id"] == node_id
-    assert body["last_seq"] == 3
+    assert body["last_seq"] == 0
+    agent = APIClient()
+    agent.credentials(HTTP_AUTHORIZATION=f"Node {body['credential']}")
+    assert agent.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json").json()["duplicate"] is False
+
+
+@override_settings(TIDEGRID_AGENT_MAX_SEQ_STEP=100)
+def test_seq_advances_by_a_bounded_step(enroll):
+    node_id, _cred, client = enroll()
+    assert client.post("/api/agent/v1/heartbeat", report(node_id, 100), format="json").status_code == 200
+    response = client.post("/api/agent/v1/heartbeat", report(node_id, 201), format="json")
+    assert response.status_code == 400 and "seq" in response.json()["error"]["fields"]
+    assert Node.objects.get(id=node_id).last_seq == 100
+    assert DeviceSample.objects.filter(node_id=node_id).count() == 2
+    assert client.post("/api/agent/v1/heartbeat", report(node_id, 200), format="json").json()["duplicate"] is False
 
 
 def _admin_of(node):

@@ -269,8 +269,9 @@ TIDEGRID_XID_QUARANTINE_THRESHOLD = env.int("TIDEGRID_XID_QUARANTINE_THRESHOLD",
 TIDEGRID_AGENT_TIME_TOLERANCE_S = env.int("TIDEGRID_AGENT_TIME_TOLERANCE_S", default=5)
 # A report's collected_at must lie within this window of the server's clock.
 TIDEGRID_AGENT_CLOCK_WINDOW_S = env.int("TIDEGRID_AGENT_CLOCK_WINDOW_S", default=86400)
-# How far one report's seq may advance past the last accepted one.
-TIDEGRID_AGENT_MAX_SEQ_STEP = env.int("TIDEGRID_AGENT_MAX_SEQ_STEP", default=10_000)
+# How far one report's seq may advance past the last accepted one. Generous: an agent whose spool
+# overflowed during a long outage skips the seqs it dropped (10 s reports: ~115 days).
+TIDEGRID_AGENT_MAX_SEQ_STEP = env.int("TIDEGRID_AGENT_MAX_SEQ_STEP", default=1_000_000)
 # Requests per node per minute on the agent API; failed credential/token attempts per source IP.
 TIDEGRID_AGENT_RATE_PER_MIN = env.int("TIDEGRID_AGENT_RATE_PER_MIN", default=600)
 TIDEGRID_AGENT_AUTH_FAILURES_PER_IP = env.int("TIDEGRID_AGENT_AUTH_FAILURES_PER_IP", default=20)

@@ -1,6 +1,7 @@
 """The agent API. Agents are machines, not users: they authenticate with a bootstrap token (enroll) or
 their node credential (heartbeat), and every answer uses the API's error format."""
 
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -66,7 +67,10 @@ def heartbeat(request):
         return _json_error(400, code, "The report is not valid.", fields=errors)
     if report.node_id != node.id:
         return _json_error(403, "wrong_node", "This credential belongs to another node.")
-    return JsonResponse(services.heartbeat_ingest(node=node, report=report))
+    try:
+        return JsonResponse(services.heartbeat_ingest(node=node, report=report))
+    except ValidationError as error:  # nothing was stored
+        return _json_error(400, "validation_error", "The report is not valid.", fields=error.message_dict)
 
 
 def _json_error(status_code: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
