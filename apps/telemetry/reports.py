@@ -3,13 +3,18 @@ every few seconds) and pydantic's compiled validators cost a fraction of DRF ser
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from django.conf import settings
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-NonNegative = Annotated[int, Field(ge=0)]
+# Every integer within its database column: INTEGER (2^31 - 1) or BIGINT (2^63 - 1).
+INT_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+NonNegative = Annotated[int, Field(ge=0, le=INT_MAX)]
+NonNegativeBig = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
 
 
 class _Strict(BaseModel):
@@ -24,9 +29,9 @@ class DeviceSampleIn(_Strict):
     memory_total_mib: NonNegative | None = None
     temperature_c: Annotated[float, Field(ge=-50, le=200)] | None = None
     power_w: Annotated[float, Field(ge=0, le=10_000)] | None = None
-    energy_mj: NonNegative | None = None
-    ecc_errors: NonNegative = 0
-    xid_errors: NonNegative = 0
+    energy_mj: NonNegativeBig | None = None
+    ecc_errors: NonNegativeBig = 0
+    xid_errors: NonNegativeBig = 0
     health: Literal["ok", "degraded", "failed"] = "ok"
 
 
@@ -38,21 +43,29 @@ class AssignmentUsageIn(_Strict):
 class AssignmentStatusIn(_Strict):
     id: UUID
     state: Literal["starting", "running", "succeeded", "failed", "stopped"]
-    exit_code: int | None = None
+    exit_code: Annotated[int, Field(ge=-INT_MAX - 1, le=INT_MAX)] | None = None
     log_tail: str = ""
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    connection: dict[str, str] = Field(default_factory=dict)
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    connection: Annotated[dict[str, str], Field(max_length=16)] = Field(default_factory=dict)
     usage: AssignmentUsageIn | None = None
 
 
 class HeartbeatIn(_Strict):
     node_id: UUID
-    seq: Annotated[int, Field(ge=1, le=2**62)]
-    collected_at: datetime
+    seq: Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+    collected_at: AwareDatetime
     replayed: bool = False
     devices: Annotated[list[DeviceSampleIn], Field(max_length=64)]
     assignments: Annotated[list[AssignmentStatusIn], Field(max_length=1000)] = Field(default_factory=list)
+
+    @field_validator("collected_at")
+    @classmethod
+    def _near_now(cls, value: datetime) -> datetime:
+        window = timedelta(seconds=settings.TIDEGRID_AGENT_CLOCK_WINDOW_S)
+        if abs(value - datetime.now(UTC)) > window:
+            raise ValueError(f"must be within {window} of the server's clock (check the host's time)")
+        return value
 
 
 def heartbeat_parse(body: bytes) -> tuple[HeartbeatIn | None, dict[str, list[str]]]:

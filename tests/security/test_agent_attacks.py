@@ -150,3 +150,34 @@ def test_a_report_with_seq_2_pow_62_is_refused_and_the_node_keeps_working(stack)
     agent.credential = enrolled["credential"]
     status, body = agent.heartbeat(seq=1)
     assert status == 200 and body["duplicate"] is False
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"devices": [{"uuid": "GPU-evil-1-0", "utilization_pct": 1, "memory_used_mib": 2**40}]},
+     "devices.0.memory_used_mib"),
+    ({"devices": [{"uuid": "GPU-evil-1-0", "utilization_pct": 1, "memory_used_mib": 1, "energy_mj": 2**70}]},
+     "devices.0.energy_mj"),
+    ({"devices": [{"uuid": "GPU-evil-1-0", "utilization_pct": 1, "memory_used_mib": 1, "ecc_errors": 2**63}]},
+     "devices.0.ecc_errors"),
+    ({"collected_at": "0001-01-01T00:00:00+00:00"}, "collected_at"),
+    ({"collected_at": "9999-12-31T23:59:59+00:00"}, "collected_at"),
+    ({"collected_at": "2026-12-01T00:00:00"}, "collected_at"),  # no time zone
+])
+def test_out_of_range_numbers_and_times_are_a_400_and_nothing_is_written(stack, change, field):
+    from apps.telemetry.models import DeviceSample
+
+    agent = stack["node"]()
+    assert agent.heartbeat()[0] == 200
+    before = DeviceSample.objects.count()
+    status, body = agent.heartbeat(**change)
+    assert status == 400, body
+    assert field in body["error"]["fields"], body
+    assert DeviceSample.objects.count() == before
+    assert Node.objects.get(id=agent.node_id).last_seq == 1
+
+
+def test_an_assignment_exit_code_beyond_its_column_is_a_400(stack):
+    agent = stack["node"]()
+    item = {"id": "6f1c1b1e-0000-4000-8000-000000000000", "state": "failed", "exit_code": 2**40}
+    status, body = agent.heartbeat(assignments=[item])
+    assert status == 400 and "assignments.0.exit_code" in body["error"]["fields"]
