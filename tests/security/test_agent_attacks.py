@@ -181,3 +181,38 @@ def test_an_assignment_exit_code_beyond_its_column_is_a_400(stack):
     item = {"id": "6f1c1b1e-0000-4000-8000-000000000000", "state": "failed", "exit_code": 2**40}
     status, body = agent.heartbeat(assignments=[item])
     assert status == 400 and "assignments.0.exit_code" in body["error"]["fields"]
+
+
+def test_the_agent_api_limits_each_node_atomically(stack, settings):
+    import threading
+
+    settings.TIDEGRID_AGENT_RATE_PER_MIN = 10
+    agent = stack["node"]()
+    statuses: list[int] = []
+    barrier = threading.Barrier(20)
+
+    def send(seq: int) -> None:
+        barrier.wait()
+        statuses.append(Node_(url=agent.url, node_id=agent.node_id, credential=agent.credential,
+                              uuids=agent.uuids).heartbeat(seq=seq)[0])
+
+    threads = [threading.Thread(target=send, args=(seq,)) for seq in range(1, 21)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # 20 parallel reports in one window: exactly the limit gets through, the rest are told to come back
+    assert sorted(statuses) == [200] * 10 + [429] * 10
+
+
+def test_guessing_node_credentials_or_bootstrap_tokens_is_throttled_per_address(stack, settings):
+    settings.TIDEGRID_AGENT_AUTH_FAILURES_PER_IP = 5
+    agent = stack["node"]()  # a valid enrollment gives its attempt back
+    guesser = Node_(url=agent.url, node_id=agent.node_id, credential="tgn_guess_x")
+    assert [guesser.heartbeat()[0] for _ in range(6)] == [401] * 5 + [429]
+    # the address is refused before any credential is checked, even a right one
+    status, _body = agent.heartbeat()
+    assert status == 429
+    statuses = [http("POST", f"{agent.url}/api/agent/v1/enroll",
+                     body={"bootstrap_token": f"tgb_guess_{i}", **inventory("x", ["GPU-x"])})[0] for i in range(6)]
+    assert statuses == [401] * 5 + [429]
