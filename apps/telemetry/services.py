@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from agents.protocol import LOG_TAIL_CHARS, AssignmentReport, AssignmentSpec, HeartbeatReply, ProtocolError, WorkItem
+from agents.protocol import DeviceSample as DeviceSampleReport
 from apps.audit.services import audit_record
 from apps.catalog.models import AcceleratorModel, Cluster, Device, Node
 from apps.catalog.selectors import accelerator_model_match
@@ -334,7 +336,7 @@ SELECT (SELECT liveness FROM advanced), (SELECT count(*) FROM inserted), (SELECT
 def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
     """Store one report exactly once (idempotent on seq) and answer with the node's work.
 
-    ``report`` is a validated ``HeartbeatIn``. The hot path is one statement plus the query for the
+    ``report`` is a validated ``agents.protocol.HeartbeatReport``. The hot path is one statement plus the query for the
     reply; only reports that carry assignment states or device trouble open a transaction.
     """
     now = timezone.now()
@@ -366,14 +368,14 @@ def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
                 node=node, uuid__in=[s.uuid for s in troubled])}
             for sample in troubled:
                 if sample.uuid in devices:
-                    _device_health_check(device=devices[sample.uuid], sample=sample.model_dump())
+                    _device_health_check(device=devices[sample.uuid], sample=sample)
     final_ids: list[str] = []
     reported_ids: set[str] = set()
     lost_ids: list[str] = []
     if report.assignments:
         with transaction.atomic():
             final_ids, reported_ids, lost_ids = _assignments_update(
-                node=node, reported=[a.model_dump() for a in report.assignments], now=now,
+                node=node, reported=list(report.assignments), now=now,
                 collected_at=report.collected_at)
     if previous_liveness == Node.Liveness.UNREACHABLE:
         audit_record(actor=None, action="node.reachable", organization=node.organization_id, target=node,
@@ -382,15 +384,15 @@ def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
                   lost_ids=lost_ids)
 
 
-def _device_health_check(*, device: Device, sample: dict) -> None:
+def _device_health_check(*, device: Device, sample: DeviceSampleReport) -> None:
     """Quarantine a device that reports new uncorrectable ECC errors, a burst of XID errors or failure."""
-    ecc, xid = sample.get("ecc_errors", 0), sample.get("xid_errors", 0)
+    ecc, xid = sample.ecc_errors, sample.xid_errors
     reasons = []
     if ecc > device.ecc_errors:
         reasons.append(_("%(n)d new uncorrectable ECC errors") % {"n": ecc - device.ecc_errors})
     if xid - device.xid_errors >= settings.TIDEGRID_XID_QUARANTINE_THRESHOLD:
         reasons.append(_("%(n)d new XID errors") % {"n": xid - device.xid_errors})
-    if sample.get("health") == "failed":
+    if sample.health == "failed":
         reasons.append(_("the agent reports the device as failed"))
     changed = ecc != device.ecc_errors or xid != device.xid_errors
     device.ecc_errors, device.xid_errors = ecc, xid
@@ -400,7 +402,7 @@ def _device_health_check(*, device: Device, sample: dict) -> None:
         device.save(update_fields=["ecc_errors", "xid_errors", "health", "health_reason"])
         audit_record(actor=None, action="device.quarantined", organization=device.organization_id, target=device,
                      details={"uuid": device.uuid, "reason": device.health_reason})
-    elif sample.get("health") == "degraded" and device.health == Device.Health.OK:
+    elif sample.health == "degraded" and device.health == Device.Health.OK:
         device.health = Device.Health.DEGRADED
         device.save(update_fields=["ecc_errors", "xid_errors", "health"])
     elif changed:
@@ -410,7 +412,7 @@ def _device_health_check(*, device: Device, sample: dict) -> None:
 _REPORTABLE = {"starting", "running", "succeeded", "failed", "stopped"}
 
 
-def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
+def _assignments_update(*, node: Node, reported: list[AssignmentReport], now: datetime,
                         collected_at: datetime | None = None) -> tuple[list[str], set[str], list[str]]:
     """Record the states the agent reports; return the final ids to acknowledge, the reported ids and
     the reported ids the server had declared lost (the reply tells the agent to stop those)."""
@@ -418,30 +420,30 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
         return [], set(), []
     collected_at = collected_at or now
     by_id = {str(a.id): a for a in Assignment.objects.select_for_update().filter(
-        node=node, id__in=[item["id"] for item in reported])}
+        node=node, id__in=[item.id for item in reported])}
     final_ids = []
     lost_ids = []
     usage = []
     clamped = False
     for item in reported:
-        assignment = by_id.get(str(item["id"]))
-        if assignment is not None and item.get("usage") and item["state"] == "running":
+        assignment = by_id.get(item.id)
+        if assignment is not None and item.usage is not None and item.state == "running":
             usage.append(AssignmentSample(assignment=assignment, collected_at=collected_at,
-                                          utilization_pct=item["usage"]["utilization_pct"],
-                                          memory_used_mib=item["usage"]["memory_used_mib"]))
-        if assignment is None or item["state"] not in _REPORTABLE:
+                                          utilization_pct=item.usage.utilization_pct,
+                                          memory_used_mib=item.usage.memory_used_mib))
+        if assignment is None or item.state not in _REPORTABLE:
             continue
         if not assignment.is_final:
             previous_state = assignment.state
-            assignment.state = item["state"]
-            assignment.exit_code = item.get("exit_code")
-            assignment.log_tail = (item.get("log_tail") or "")[-4096:]
-            assignment.connection = item.get("connection") or {}
+            assignment.state = item.state
+            assignment.exit_code = item.exit_code
+            assignment.log_tail = item.log_tail[-LOG_TAIL_CHARS:]
+            assignment.connection = item.connection
             if assignment.started_at is None:
-                assignment.started_at, off = _observed_time(item.get("started_at"), assignment=assignment, now=now)
+                assignment.started_at, off = _observed_time(item.started_at, assignment=assignment, now=now)
                 clamped = clamped or off
             if assignment.is_final:
-                assignment.finished_at, off = _observed_time(item.get("finished_at"), assignment=assignment,
+                assignment.finished_at, off = _observed_time(item.finished_at, assignment=assignment,
                                                              now=now, lower=assignment.started_at)
                 clamped = clamped or off
             assignment.last_reported_at = now
@@ -451,7 +453,7 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
         if assignment.state == Assignment.State.LOST:
             if str(assignment.id) not in lost_ids:
                 lost_ids.append(str(assignment.id))
-            if item["state"] in ("starting", "running"):
+            if item.state in ("starting", "running"):
                 continue  # declared lost while the node was away: not acknowledged, so the reply stops it
         if assignment.is_final:
             final_ids.append(str(assignment.id))
@@ -460,7 +462,7 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
         Node.objects.filter(pk=node.id).update(agent_time_flags=F("agent_time_flags") + 1, agent_time_flagged_at=now)
         logger.warning("node %s (%s) reported assignment times outside what the server observed; clamped",
                        node.hostname, node.id)
-    return final_ids, {str(item["id"]) for item in reported}, lost_ids
+    return final_ids, {item.id for item in reported}, lost_ids
 
 
 def _ceil_second(moment: datetime) -> datetime:
@@ -493,23 +495,23 @@ WHERE node_id = %s AND state NOT IN ('succeeded', 'failed', 'stopped', 'lost')
 def _reply(*, node: Node, seq: int, duplicate: bool, final_ids: list[str], reported_ids: set[str],
            lost_ids: list[str]) -> dict:
     # Work the server gave up on (lost while the node was away) but the agent still runs: stop it.
-    work = [{"id": assignment_id, "action": "stop"} for assignment_id in lost_ids]
+    work = [WorkItem(id=assignment_id, action="stop") for assignment_id in lost_ids]
     with connection.cursor() as cursor:  # raw: this runs for every heartbeat
         cursor.execute(_OPEN_ASSIGNMENTS, [node.id])
         rows = cursor.fetchall()
     handed = []
     for assignment_id, desired, state, spec, delivered_at in rows:
         if desired == Assignment.Desired.STOP:
-            work.append({"id": str(assignment_id), "action": "stop"})
+            work.append(WorkItem(id=str(assignment_id), action="stop"))
         elif state == Assignment.State.PENDING and str(assignment_id) not in reported_ids:
-            work.append({"id": str(assignment_id), "action": "start",
-                         "spec": json.loads(spec) if isinstance(spec, str) else spec})
+            work.append(WorkItem(id=str(assignment_id), action="start", spec=AssignmentSpec.from_dict(
+                json.loads(spec) if isinstance(spec, str) else spec)))
             if delivered_at is None:
                 handed.append(assignment_id)
     if handed:  # the server's own record of when the agent could first have started it (billing's floor)
         Assignment.objects.filter(id__in=handed, delivered_at__isnull=True).update(delivered_at=timezone.now())
-    return {"ack_seq": seq, "duplicate": duplicate, "heartbeat_interval_s": heartbeat_interval_s(),
-            "ack_final": final_ids, "assignments": work}
+    return HeartbeatReply(ack_seq=seq, duplicate=duplicate, heartbeat_interval_s=heartbeat_interval_s(),
+                          ack_final=tuple(final_ids), assignments=tuple(work)).to_dict()
 
 
 # --- liveness ------------------------------------------------------------------------------------
@@ -553,6 +555,11 @@ def _assignments_mark_lost(*, node: Node, now: datetime) -> None:
 
 @transaction.atomic
 def assignment_create(*, node: Node, spec: dict[str, Any]) -> Assignment:
+    """Work for the node's agent; the spec is stored as the protocol's AssignmentSpec writes it."""
+    try:
+        spec = AssignmentSpec.from_dict(spec).to_dict()
+    except ProtocolError as error:
+        raise ValidationError({f"spec.{key}": messages for key, messages in error.errors.items()}) from None
     return Assignment.objects.create(organization_id=node.organization_id, node=node, spec=spec)
 
 

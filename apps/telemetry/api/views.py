@@ -63,8 +63,8 @@ class EnrollView(AgentAPIView):
 @require_POST
 def heartbeat(request):
     """``POST /api/agent/v1/heartbeat`` — the platform's hottest endpoint (every node, every few seconds),
-    so it is a plain Django view: pydantic parses the raw body, the credential check is cached, and no
-    DRF machinery runs. Errors keep the API's error format."""
+    so it is a plain Django view: the typed protocol (agents/protocol.py) parses the raw body, the
+    credential check is cached, and no DRF machinery runs. Errors keep the API's error format."""
     key = f"agent-auth-fail:{client_ip(request)}"
     if not _attempt_reserve(key):
         return _throttled(_json_error)
@@ -82,7 +82,7 @@ def heartbeat(request):
     if report is None:
         code = "parse_error" if "body" in errors else "validation_error"
         return _json_error(400, code, "The report is not valid.", fields=errors)
-    if report.node_id != node.id:
+    if report.node_id != str(node.id):
         return _json_error(403, "wrong_node", "This credential belongs to another node.")
     try:
         return JsonResponse(services.heartbeat_ingest(node=node, report=report))
