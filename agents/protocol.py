@@ -301,7 +301,15 @@ class AssignmentSpec:
 # --- the heartbeat report (agent → server) ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+def _in(value: Any, kind: tuple[type, ...], lo: float, hi: float) -> bool:
+    # ``type`` rather than isinstance: a bool is not a number here. NaN fails both comparisons.
+    return type(value) in kind and lo <= value <= hi
+
+
+_INT, _NUMBER = (int,), (int, float)
+
+
+@dataclass(slots=True)
 class DeviceSample:
     """One telemetry reading of one accelerator. Counters (energy, ECC, XID) are cumulative."""
 
@@ -319,7 +327,26 @@ class DeviceSample:
 
     @classmethod
     def from_dict(cls, data: Any, path: str, errors: dict[str, list[str]]) -> DeviceSample:
-        f = _Fields(data, path, errors)
+        if type(data) is dict:  # the hot path (every device of every report): one pass, no error bookkeeping
+            g = data.get
+            uuid, index, util, mem, total = (g("uuid"), g("index"), g("utilization_pct"), g("memory_used_mib"),
+                                             g("memory_total_mib"))
+            temp, power, energy, ecc, xid, health = (g("temperature_c"), g("power_w"), g("energy_mj"),
+                                                     g("ecc_errors"), g("xid_errors"), g("health"))
+            if (type(uuid) is str and 0 < len(uuid) <= 100 and (index is None or _in(index, _INT, 0, 255))
+                    and _in(util, _NUMBER, 0, 100) and _in(mem, _INT, 0, INT_MAX)
+                    and (total is None or _in(total, _INT, 0, INT_MAX))
+                    and (temp is None or _in(temp, _NUMBER, -50, 200))
+                    and (power is None or _in(power, _NUMBER, 0, 10_000))
+                    and (energy is None or _in(energy, _INT, 0, BIGINT_MAX))
+                    and (ecc is None or _in(ecc, _INT, 0, BIGINT_MAX))
+                    and (xid is None or _in(xid, _INT, 0, BIGINT_MAX))
+                    and (health is None or health in HEALTH_STATES)):
+                return cls(uuid, index, float(util), mem, total, None if temp is None else float(temp),
+                           None if power is None else float(power), energy, ecc or 0, xid or 0, health or "ok")
+        f = _Fields(data, path, errors)  # something is wrong: find every field that is
+        if not f.data.get("uuid") and "uuid" in f.data:
+            f.error("uuid", "Must not be empty.")
         return cls(
             uuid=f.str("uuid", max_length=100) or "", index=f.int("index", lo=0, hi=255, required=False),
             utilization_pct=f.float("utilization_pct", lo=0, hi=100) or 0.0,
