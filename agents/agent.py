@@ -194,8 +194,17 @@ class Agent:
             self.state.server = self.config.server
             if answer.get("heartbeat_interval_s"):
                 self._server_interval(answer["heartbeat_interval_s"])
-            if isinstance(answer.get("last_seq"), int):  # optional: lets a re-enrolled node continue its seq
-                self.state.next_seq = max(self.state.next_seq, answer["last_seq"] + 1)
+            # A (re-)enrollment starts where the server's sequence for this credential stands (0 for a new
+            # token). Reports still spooled were collected under an earlier enrollment whose state is gone:
+            # the server restarted the sequence, so replaying them would store them twice.
+            stale = self.spool.seqs()
+            if stale:
+                self.log.warning("dropping %d report(s) spooled under an earlier enrollment", len(stale))
+                for seq in stale:
+                    self.spool.remove(seq)
+                self._last_collected_seq = 0
+            if isinstance(answer.get("last_seq"), int) and not isinstance(answer["last_seq"], bool):
+                self.state.next_seq = answer["last_seq"] + 1
             self.state.save()
             self.log.info("enrolled as node %s (cluster %s, region %s) with %d device(s)", self.state.node_id,
                           self.state.cluster_id, self.state.region, len(devices))
