@@ -27,7 +27,7 @@ def inventory(hostname: str, uuids: list[str]) -> dict:
 
 
 @dataclass
-class Node_:
+class NodeAgent:
     url: str
     node_id: str
     credential: str
@@ -63,11 +63,11 @@ def stack(live_server):
         return http("POST", f"{live_server.url}/api/agent/v1/enroll",
                     body={"bootstrap_token": plaintext, **inventory(hostname, uuids)})
 
-    def node(hostname: str = "evil-1", uuids=None) -> Node_:
+    def node(hostname: str = "evil-1", uuids=None) -> NodeAgent:
         uuids = uuids or [f"GPU-{hostname}-{i}" for i in range(2)]
         status, body = enroll(hostname, uuids)
         assert status == 201, body
-        return Node_(url=live_server.url, node_id=body["node_id"], credential=body["credential"], uuids=uuids)
+        return NodeAgent(url=live_server.url, node_id=body["node_id"], credential=body["credential"], uuids=uuids)
 
     return {"url": live_server.url, "provider": provider, "cluster": cluster, "enroll": enroll, "node": node}
 
@@ -193,7 +193,7 @@ def test_the_agent_api_limits_each_node_atomically(stack, settings):
 
     def send(seq: int) -> None:
         barrier.wait()
-        statuses.append(Node_(url=agent.url, node_id=agent.node_id, credential=agent.credential,
+        statuses.append(NodeAgent(url=agent.url, node_id=agent.node_id, credential=agent.credential,
                               uuids=agent.uuids).heartbeat(seq=seq)[0])
 
     threads = [threading.Thread(target=send, args=(seq,)) for seq in range(1, 21)]
@@ -208,7 +208,7 @@ def test_the_agent_api_limits_each_node_atomically(stack, settings):
 def test_guessing_node_credentials_or_bootstrap_tokens_is_throttled_per_address(stack, settings):
     settings.TIDEGRID_AGENT_AUTH_FAILURES_PER_IP = 5
     agent = stack["node"]()  # a valid enrollment gives its attempt back
-    guesser = Node_(url=agent.url, node_id=agent.node_id, credential="tgn_guess_x")
+    guesser = NodeAgent(url=agent.url, node_id=agent.node_id, credential="tgn_guess_x")
     assert [guesser.heartbeat()[0] for _ in range(6)] == [401] * 5 + [429]
     # the address is refused before any credential is checked, even a right one
     status, _body = agent.heartbeat()
