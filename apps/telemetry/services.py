@@ -315,7 +315,7 @@ WITH before AS (
     SELECT id, liveness, last_seq FROM catalog_node WHERE id = %(node)s FOR UPDATE
 ), advanced AS (
     UPDATE catalog_node n SET last_seq = %(seq)s, last_heartbeat_at = %(now)s, liveness = 'online'
-    FROM before WHERE n.id = before.id AND n.last_seq < %(seq)s AND %(seq)s <= n.last_seq + %(step)s
+    FROM before WHERE n.id = before.id AND n.last_seq < %(seq)s AND %(seq)s - n.last_seq <= %(step)s
     RETURNING before.liveness
 ), inserted AS (
     INSERT INTO telemetry_devicesample (device_id, node_id, seq, collected_at, received_at, utilization_pct,
@@ -336,8 +336,8 @@ SELECT (SELECT liveness FROM advanced), (SELECT count(*) FROM inserted), (SELECT
 def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
     """Store one report exactly once (idempotent on seq) and answer with the node's work.
 
-    ``report`` is a validated ``agents.protocol.HeartbeatReport``. The hot path is one statement plus the query for the
-    reply; only reports that carry assignment states or device trouble open a transaction.
+    ``report`` is a validated ``agents.protocol.HeartbeatReport``. The hot path is one statement plus the
+    query for the reply; only reports that carry assignment states or device trouble open a transaction.
     """
     now = timezone.now()
     seq = report.seq
@@ -504,8 +504,12 @@ def _reply(*, node: Node, seq: int, duplicate: bool, final_ids: list[str], repor
         if desired == Assignment.Desired.STOP:
             work.append(WorkItem(id=str(assignment_id), action="stop"))
         elif state == Assignment.State.PENDING and str(assignment_id) not in reported_ids:
-            work.append(WorkItem(id=str(assignment_id), action="start", spec=AssignmentSpec.from_dict(
-                json.loads(spec) if isinstance(spec, str) else spec)))
+            try:
+                typed = AssignmentSpec.from_dict(json.loads(spec) if isinstance(spec, str) else spec)
+            except ProtocolError as error:  # stored before specs were checked: never let it fail the report
+                logger.error("assignment %s has a spec the protocol cannot carry: %s", assignment_id, error)
+                continue
+            work.append(WorkItem(id=str(assignment_id), action="start", spec=typed))
             if delivered_at is None:
                 handed.append(assignment_id)
     if handed:  # the server's own record of when the agent could first have started it (billing's floor)
