@@ -1,7 +1,8 @@
+import json
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -318,3 +319,33 @@ def test_staff_resolve_device_uuid_conflicts_from_the_admin(enroll, provider, ot
     assert conflict.resolution == DeviceUuidConflict.Resolution.DISMISSED and conflict.resolved_by == staff
     assert Device.objects.filter(uuid="GPU-holder-0", node_id=node_id).exists()
     assert client.get("/admin/catalog/node/?clamped=yes").status_code == 200
+
+
+def test_a_stored_spec_the_protocol_cannot_carry_does_not_fail_the_report(enroll):
+    node_id, _cred, client = enroll()
+    assignment = services.assignment_create(node=Node.objects.get(id=node_id), spec={"command": ["true"]})
+    Assignment.objects.filter(pk=assignment.pk).update(spec={"command": [1, 2]})  # written before specs were checked
+    response = client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json")
+    assert response.status_code == 200 and response.json()["assignments"] == []
+
+
+def test_a_spec_that_is_not_the_protocols_is_refused_when_work_is_created(enroll):
+    from django.core.exceptions import ValidationError
+
+    node_id, _cred, _client = enroll()
+    with pytest.raises(ValidationError) as error:
+        services.assignment_create(node=Node.objects.get(id=node_id), spec={"device_indices": [999]})
+    assert "spec.device_indices" in error.value.message_dict
+
+
+def test_non_finite_numbers_and_deep_nesting_are_a_400(enroll):
+    node_id, credential, _client = enroll()
+    body = json.dumps(report(node_id, 1)).replace('"utilization_pct": 50.0', '"utilization_pct": NaN', 1)
+    client = Client()
+    response = client.post("/api/agent/v1/heartbeat", body, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Node {credential}")
+    assert response.status_code == 400 and "devices.0.utilization_pct" in response.json()["error"]["fields"]
+    deep = "[" * 100_000 + "]" * 100_000
+    response = client.post("/api/agent/v1/heartbeat", deep, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Node {credential}")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "parse_error"
