@@ -28,10 +28,11 @@ from . import __version__
 from .backoff import Backoff
 from .client import AgentClient, CredentialRejected, ReportRejected, TransientError, WrongNode
 from .devices.base import DeviceBackend
+from .protocol import AssignmentUsage, HeartbeatReply, HeartbeatReport, ProtocolError
 from .runtimes.base import FAILED, STOPPED, AssignmentStatus, Runtime
 from .spool import DEFAULT_MAX_REPORTS, Spool
 from .state import AgentState
-from .timeutil import now_iso, utcnow
+from .timeutil import utcnow
 
 logger = logging.getLogger("agents")
 
@@ -193,8 +194,17 @@ class Agent:
             self.state.server = self.config.server
             if answer.get("heartbeat_interval_s"):
                 self._server_interval(answer["heartbeat_interval_s"])
-            if isinstance(answer.get("last_seq"), int):  # optional: lets a re-enrolled node continue its seq
-                self.state.next_seq = max(self.state.next_seq, answer["last_seq"] + 1)
+            # A (re-)enrollment starts where the server's sequence for this credential stands (0 for a new
+            # token). Reports still spooled were collected under an earlier enrollment whose state is gone:
+            # the server restarted the sequence, so replaying them would store them twice.
+            stale = self.spool.seqs()
+            if stale:
+                self.log.warning("dropping %d report(s) spooled under an earlier enrollment", len(stale))
+                for seq in stale:
+                    self.spool.remove(seq)
+                self._last_collected_seq = 0
+            if isinstance(answer.get("last_seq"), int) and not isinstance(answer["last_seq"], bool):
+                self.state.next_seq = answer["last_seq"] + 1
             self.state.save()
             self.log.info("enrolled as node %s (cluster %s, region %s) with %d device(s)", self.state.node_id,
                           self.state.cluster_id, self.state.region, len(devices))
@@ -250,7 +260,7 @@ class Agent:
         statuses += [status for id_, status in self._synthetic.items() if id_ not in known]
         self.backend.update_workloads(self.runtime.running_specs())
         try:
-            samples = [sample.to_dict() for sample in self.backend.sample()]
+            samples = list(self.backend.sample())
         except Exception as error:
             # The assignments' states still matter: report them without device readings this time.
             self.log.error("reading the devices failed: %s: %s", type(error).__name__, error)
@@ -258,13 +268,12 @@ class Agent:
         for status in statuses:
             spec = self.runtime.spec_of(status.id) if status.state == "running" else None
             if spec is not None:
-                status.usage = self._guard("attributing device use", lambda s=spec: self.backend.assignment_usage(s))
+                usage = self._guard("attributing device use", lambda s=spec: self.backend.assignment_usage(s))
+                status.usage = AssignmentUsage(**usage) if usage else None
         seq = self.state.next_seq
-        report = {
-            "node_id": self.state.node_id, "seq": seq, "collected_at": now_iso(), "replayed": False,
-            "devices": samples, "assignments": [status.to_dict() for status in statuses],
-        }
-        self.spool.append(report)
+        report = HeartbeatReport(node_id=self.state.node_id, seq=seq, collected_at=utcnow(), devices=tuple(samples),
+                                 assignments=tuple(statuses))
+        self.spool.append(report.to_dict())
         self.state.next_seq = seq + 1
         self.state.save()
         self._last_collected_seq = seq
@@ -310,13 +319,17 @@ class Agent:
                 self.log.info("server reachable again; delivering %d spooled report(s)", len(self.spool))
                 self.backoff.reset()
             self._next_send_at = 0.0
-            ack = reply.get("ack_seq")
-            if ack is not None and ack != seq:
-                self.log.warning("report %d acknowledged as %r", seq, ack)
-            if reply.get("duplicate"):
+            self.spool.remove(seq)  # the server has it, whatever its answer says
+            try:
+                answer = HeartbeatReply.from_dict(reply)
+            except ProtocolError as error:
+                self.log.error("cannot read the answer to report %d: %s", seq, error)
+                continue
+            if answer.ack_seq != seq:
+                self.log.warning("report %d acknowledged as %r", seq, answer.ack_seq)
+            if answer.duplicate:
                 self.log.info("server already had report %d (duplicate acknowledgement)", seq)
-            self.spool.remove(seq)
-            self._guard(f"applying the answer to report {seq}", lambda reply=reply: self._apply(reply))
+            self._guard(f"applying the answer to report {seq}", lambda answer=answer: self._apply(answer))
 
     # --- apply ------------------------------------------------------------------------------------
 
@@ -333,25 +346,23 @@ class Agent:
             self.log.info("heartbeat interval now %.1f s", interval)
             self.interval_s = interval
 
-    def _apply(self, reply: dict[str, Any]) -> None:
-        if reply.get("heartbeat_interval_s") is not None:
-            self._server_interval(reply["heartbeat_interval_s"])
-        for assignment_id in reply.get("ack_final") or []:
-            assignment_id = str(assignment_id)
+    def _apply(self, reply: HeartbeatReply) -> None:
+        if reply.heartbeat_interval_s is not None:
+            self._server_interval(reply.heartbeat_interval_s)
+        for assignment_id in reply.ack_final:
             if self.runtime.knows(assignment_id):
                 self.runtime.forget(assignment_id)
             self._synthetic.pop(assignment_id, None)
-        for item in reply.get("assignments") or []:
-            if not isinstance(item, dict) or not item.get("id"):
-                self.log.warning("ignoring malformed work item %r", item)
-                continue
-            assignment_id, action = str(item["id"]), item.get("action")
+        for problem in reply.malformed:
+            self.log.warning("ignoring malformed work item %s", problem)
+        for item in reply.assignments:
+            assignment_id, action = item.id, item.action
             if action == "start":
                 if self.runtime.knows(assignment_id) or assignment_id in self._synthetic:
                     continue
                 self.log.info("starting assignment %s", assignment_id)
                 try:
-                    self.runtime.start(assignment_id, item.get("spec") or {})
+                    self.runtime.start(assignment_id, item.spec)
                 except Exception as error:
                     self.log.error("starting assignment %s failed: %s: %s", assignment_id, type(error).__name__,
                                    error)

@@ -11,6 +11,9 @@ DURATION=${DURATION:-30}
 WORKERS=${WORKERS:-3}
 PORT=${PORT:-8765}
 export DJANGO_SETTINGS_MODULE=tidegrid.settings.dev DJANGO_DEBUG=false TIDEGRID_LOG_LEVEL=WARNING
+# The bench measures throughput: each simulated node reports as fast as it is answered, far above the
+# per-node limit a real agent (one report per interval) never reaches.
+export TIDEGRID_AGENT_RATE_PER_MIN=${TIDEGRID_AGENT_RATE_PER_MIN:-1000000}
 $PY manage.py migrate -v0
 TOKEN=$($PY manage.py bench_token --nodes $NODES)
 .venv/bin/gunicorn tidegrid.wsgi:application --bind 127.0.0.1:$PORT --workers $WORKERS --threads 1 \

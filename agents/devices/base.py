@@ -1,11 +1,17 @@
-"""The device backend interface and the two records it produces (field names follow the protocol)."""
+"""The device backend interface and the two records it produces: DeviceInfo (enrollment) and the
+protocol's DeviceSample (heartbeats)."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from ..protocol import AssignmentSpec, DeviceSample
+
+__all__ = ["HEALTH_DEGRADED", "HEALTH_FAILED", "HEALTH_OK", "DeviceBackend", "DeviceBackendError", "DeviceInfo",
+           "DeviceSample"]
 
 HEALTH_OK = "ok"
 HEALTH_DEGRADED = "degraded"
@@ -30,26 +36,6 @@ class DeviceInfo:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class DeviceSample:
-    """One telemetry reading of one accelerator. Counters (energy, ECC, XID) are cumulative."""
-
-    uuid: str
-    index: int
-    utilization_pct: float
-    memory_used_mib: int
-    memory_total_mib: int
-    temperature_c: float | None = None
-    power_w: float | None = None
-    energy_mj: int | None = None
-    ecc_errors: int = 0
-    xid_errors: int = 0
-    health: str = HEALTH_OK
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 class DeviceBackend(abc.ABC):
     """Where device inventory and telemetry come from."""
 
@@ -63,11 +49,11 @@ class DeviceBackend(abc.ABC):
     def sample(self) -> list[DeviceSample]:
         """One reading of every device."""
 
-    def update_workloads(self, running: Iterable[Mapping[str, Any]]) -> None:  # noqa: B027 - optional hook
+    def update_workloads(self, running: Iterable[AssignmentSpec]) -> None:  # noqa: B027 - optional hook
         """Told, before each sample, the specs of the assignments now running. Real hardware measures its
         load itself, so only the simulated backend uses this."""
 
-    def assignment_usage(self, spec: Mapping[str, Any]) -> dict[str, float] | None:
+    def assignment_usage(self, spec: AssignmentSpec) -> dict[str, float] | None:
         """The running assignment's own utilization (% of a whole card) and memory (MiB), read after
         ``sample``; None when the backend cannot attribute device use to one assignment."""
         return None

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..protocol import AssignmentSpec
 from .base import HEALTH_OK, DeviceBackend, DeviceInfo, DeviceSample
 
 _SIM_NAMESPACE = uuidlib.UUID("0b4f6f2e-3f59-4c8e-8d3b-5a0c9a7e21d4")
@@ -104,24 +105,25 @@ class SimulatedBackend(DeviceBackend):
     def inventory(self) -> list[DeviceInfo]:
         return list(self._devices)
 
-    def assignment_usage(self, spec: Mapping[str, Any]) -> dict[str, float] | None:
+    def assignment_usage(self, spec: AssignmentSpec | Mapping[str, Any]) -> dict[str, float] | None:
         """A simulated workload keeps its share of the card(s) busy (90–100 %) and holds most of its memory."""
-        indices = [i for i in spec.get("device_indices") or [] if 0 <= i < len(self._devices)]
+        spec = AssignmentSpec.coerce(spec)
+        indices = [i for i in spec.device_indices if 0 <= i < len(self._devices)]
         if not indices:
             return None
-        share_pct = min(1000, int(spec.get("compute_milli") or 1000)) / 10.0
-        memory = int(spec.get("memory_mib") or self._devices[indices[0]].memory_total_mib)
+        share_pct = min(1000, spec.compute_milli or 1000) / 10.0
+        memory = spec.memory_mib or self._devices[indices[0]].memory_total_mib
         return {"utilization_pct": round(share_pct * self._rng.uniform(0.9, 1.0), 1),
                 "memory_used_mib": int(memory * 0.8) * len(indices)}
 
-    def update_workloads(self, running: Iterable[Mapping[str, Any]]) -> None:
+    def update_workloads(self, running: Iterable[AssignmentSpec | Mapping[str, Any]]) -> None:
         load = [0] * len(self._devices)
         memory = [0] * len(self._devices)
-        for spec in running:
-            for index in spec.get("device_indices") or []:
+        for spec in map(AssignmentSpec.coerce, running):
+            for index in spec.device_indices:
                 if 0 <= index < len(self._devices):
-                    load[index] += int(spec.get("compute_milli") or 1000)
-                    memory[index] += int(spec.get("memory_mib") or 0)
+                    load[index] += spec.compute_milli or 1000
+                    memory[index] += spec.memory_mib or 0
         self._load_milli = [min(1000, value) for value in load]
         self._memory_mib = [min(total.memory_total_mib, used) for total, used in zip(self._devices, memory,
                                                                                        strict=True)]

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ..devices.base import DeviceInfo
+from ..protocol import AssignmentSpec, ProtocolError
 from ..timeutil import utcnow
 from .base import (
     FAILED,
@@ -31,8 +32,6 @@ from .base import (
     SUCCEEDED,
     AssignmentStatus,
     Runtime,
-    hami_percent,
-    spec_env,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,40 +70,35 @@ def ascend_resource(model: str) -> str:
     return f"huawei.com/Ascend{family}"
 
 
-def pod_resources(spec: Mapping[str, Any], *, vendor: str, model: str | None) -> dict[str, str]:
-    count = max(1, len(spec.get("device_indices") or []))
-    compute = spec.get("compute_milli")
-    shared = bool(spec.get("profile")) or (compute is not None and int(compute) < 1000 and count == 1)
-    memory = spec.get("memory_mib")
+def pod_resources(spec: AssignmentSpec | Mapping[str, Any], *, vendor: str, model: str | None) -> dict[str, str]:
+    """The device share the spec names, as HAMi / Ascend device-plugin resources (what the process runtime
+    puts in the environment, the device plugin enforces here)."""
+    spec = AssignmentSpec.coerce(spec)
+    count = max(1, spec.device_count)
     if vendor == "huawei":
         resource = ascend_resource(model or "")
         limits = {resource: str(count)}
-        if shared and memory is not None:
-            limits[f"{resource}-memory"] = str(int(memory))
+        if spec.is_shared and spec.memory_mib is not None:
+            limits[f"{resource}-memory"] = str(spec.memory_mib)
         return limits
     limits = {"nvidia.com/gpu": str(count)}
-    if shared:
-        if memory is not None:
-            limits["nvidia.com/gpumem"] = str(int(memory))
-        if compute is not None:
-            limits["nvidia.com/gpucores"] = str(hami_percent(int(compute)))
+    if spec.is_shared:
+        if spec.memory_mib is not None:
+            limits["nvidia.com/gpumem"] = str(spec.memory_mib)
+        if spec.hami_percent is not None:
+            limits["nvidia.com/gpucores"] = str(spec.hami_percent)
     return limits
 
 
-def build_pod_manifest(assignment_id: str, spec: Mapping[str, Any], *, namespace: str, node_id: str,
-                       node_name: str, vendor: str = "nvidia", model: str | None = None,
+def build_pod_manifest(assignment_id: str, spec: AssignmentSpec | Mapping[str, Any], *, namespace: str,
+                       node_id: str, node_name: str, vendor: str = "nvidia", model: str | None = None,
                        default_image: str | None = None) -> dict[str, Any]:
     """The Pod for one assignment, as a dict in the API's JSON form."""
-    image = spec.get("image") or default_image
+    spec = AssignmentSpec.coerce(spec)
+    image = spec.image or default_image
     if not image:
         raise ValueError("the kubernetes runtime needs an image (spec.image)")
-    env = dict(spec_env(spec))
-    env.update({"TIDEGRID_ASSIGNMENT_ID": assignment_id})
-    for key, variable in (("compute_milli", "TIDEGRID_COMPUTE_MILLI"), ("memory_mib", "TIDEGRID_MEMORY_MIB")):
-        if spec.get(key) is not None:
-            env[variable] = str(int(spec[key]))
-    if spec.get("profile"):
-        env["TIDEGRID_PROFILE"] = str(spec["profile"])
+    env = {**spec.env, **spec.identity_env(assignment_id)}
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image,
@@ -113,18 +107,17 @@ def build_pod_manifest(assignment_id: str, spec: Mapping[str, Any], *, namespace
         "resources": {"limits": pod_resources(spec, vendor=vendor, model=model)},
         "securityContext": {"allowPrivilegeEscalation": False},
     }
-    command = spec.get("command")
-    if command:
-        container["command"] = [str(part) for part in command]
+    if spec.command:
+        container["command"] = list(spec.command)
     annotations = {}
-    uuids = [str(uuid) for uuid in spec.get("device_uuids") or []]
+    uuids = list(spec.device_uuids)
     if vendor == "nvidia" and uuids:
         annotations["nvidia.com/use-gpuuuid"] = ",".join(uuids)
     metadata: dict[str, Any] = {
         "name": pod_name(assignment_id),
         "namespace": namespace,
         "labels": {**MANAGED_BY, LABEL_ASSIGNMENT: _label_value(assignment_id), LABEL_NODE: _label_value(node_id),
-                   LABEL_KIND: _label_value(str(spec.get("workload_kind") or "batch"))},
+                   LABEL_KIND: _label_value(spec.workload_kind)},
     }
     if annotations:
         metadata["annotations"] = annotations
@@ -201,7 +194,7 @@ def pod_state(pod: Mapping[str, Any]) -> PodState:
 class _PodRecord:
     id: str
     name: str
-    spec: dict[str, Any]
+    spec: AssignmentSpec
     manifest: dict[str, Any] | None
     created: bool = False
     create_attempts: int = 0
@@ -230,14 +223,20 @@ class KubernetesRuntime(Runtime):
     def knows(self, assignment_id: str) -> bool:
         return assignment_id in self._records
 
-    def start(self, assignment_id: str, spec: Mapping[str, Any]) -> None:
+    def start(self, assignment_id: str, spec: AssignmentSpec | Mapping[str, Any]) -> None:
         if assignment_id in self._records:
             return
-        record = _PodRecord(id=assignment_id, name=pod_name(assignment_id), spec=dict(spec), manifest=None,
+        try:
+            spec, problem = AssignmentSpec.coerce(spec), ""
+        except ProtocolError as error:
+            spec, problem = AssignmentSpec(), f"the assignment's spec is not valid: {error}"
+        record = _PodRecord(id=assignment_id, name=pod_name(assignment_id), spec=spec, manifest=None,
                             status=AssignmentStatus(id=assignment_id, state=STARTING, started_at=utcnow()))
         self._records[assignment_id] = record
-        indices = spec.get("device_indices") or []
-        device = self._devices.get(indices[0]) if indices else None
+        if problem:
+            self._final(record, FAILED, message=problem)
+            return
+        device = self._devices.get(spec.device_indices[0]) if spec.device_indices else None
         try:
             record.manifest = build_pod_manifest(
                 assignment_id, spec, namespace=self._namespace, node_id=self._node_id, node_name=self._node_name,
@@ -321,11 +320,11 @@ class KubernetesRuntime(Runtime):
             except Exception as error:
                 logger.warning("cleaning up pod %s failed: %s", record.name, error)
 
-    def spec_of(self, assignment_id: str) -> Mapping[str, Any] | None:
+    def spec_of(self, assignment_id: str) -> AssignmentSpec | None:
         record = self._records.get(assignment_id)
         return record.spec if record is not None else None
 
-    def running_specs(self) -> list[Mapping[str, Any]]:
+    def running_specs(self) -> list[AssignmentSpec]:
         return [record.spec for record in self._records.values() if not record.status.is_final]
 
     def recover(self) -> None:
@@ -340,7 +339,8 @@ class KubernetesRuntime(Runtime):
             assignment_id = labels.get(LABEL_ASSIGNMENT)
             if not assignment_id or assignment_id in self._records:
                 continue
-            record = _PodRecord(id=assignment_id, name=pod["metadata"]["name"], spec={}, manifest=None, created=True,
+            record = _PodRecord(id=assignment_id, name=pod["metadata"]["name"], spec=AssignmentSpec(), manifest=None,
+                                created=True,
                                 status=AssignmentStatus(id=assignment_id, state=STARTING))
             self._records[assignment_id] = record
             logger.info("adopted pod %s of assignment %s", record.name, assignment_id)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..protocol import AssignmentSpec
 from ..timeutil import utcnow
 from .base import RUNNING, STOPPED, SUCCEEDED, AssignmentStatus, Runtime
 
@@ -15,7 +16,7 @@ from .base import RUNNING, STOPPED, SUCCEEDED, AssignmentStatus, Runtime
 @dataclass
 class _Pretend:
     status: AssignmentStatus
-    spec: dict[str, Any]
+    spec: AssignmentSpec
     started: float
     duration_s: float | None
 
@@ -30,14 +31,14 @@ class NoopRuntime(Runtime):
     def knows(self, assignment_id: str) -> bool:
         return assignment_id in self._items
 
-    def start(self, assignment_id: str, spec: Mapping[str, Any]) -> None:
+    def start(self, assignment_id: str, spec: AssignmentSpec | Mapping[str, Any]) -> None:
         if assignment_id in self._items:
             return
-        duration = spec.get("duration_s")
+        spec = AssignmentSpec.coerce(spec)
         self._items[assignment_id] = _Pretend(
             status=AssignmentStatus(id=assignment_id, state=RUNNING, started_at=utcnow(),
                                     log_tail="[noop runtime] pretending to run\n"),
-            spec=dict(spec), started=self._clock(), duration_s=float(duration) if duration is not None else None,
+            spec=spec, started=self._clock(), duration_s=spec.duration_s,
         )
 
     def stop(self, assignment_id: str) -> None:
@@ -56,9 +57,9 @@ class NoopRuntime(Runtime):
     def forget(self, assignment_id: str) -> None:
         self._items.pop(assignment_id, None)
 
-    def spec_of(self, assignment_id: str) -> Mapping[str, Any] | None:
+    def spec_of(self, assignment_id: str) -> AssignmentSpec | None:
         item = self._items.get(assignment_id)
         return item.spec if item is not None else None
 
-    def running_specs(self) -> list[Mapping[str, Any]]:
+    def running_specs(self) -> list[AssignmentSpec]:
         return [item.spec for item in self._items.values() if not item.status.is_final]

@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..protocol import AssignmentSpec, ProtocolError
 from ..statefiles import atomic_write_json
 from ..timeutil import isoformat, utcnow
 from .base import (
@@ -40,8 +41,6 @@ from .base import (
     SUCCEEDED,
     AssignmentStatus,
     Runtime,
-    spec_env,
-    workload_env,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,7 +73,7 @@ def exit_code_of(returncode: int) -> int:
 @dataclass
 class _Workload:
     id: str
-    spec: dict[str, Any]
+    spec: AssignmentSpec
     log_path: Path
     started_at: datetime
     process: subprocess.Popen | None = None
@@ -93,7 +92,7 @@ class _Workload:
             "id": self.id, "pid": self.pid, "identity": self.identity, "state": self.state, "exit_code": self.exit_code,
             "started_at": isoformat(self.started_at), "finished_at": isoformat(self.finished_at),
             "log_path": str(self.log_path), "connection": self.connection, "note": self.note,
-            "spec": self.spec,
+            "spec": self.spec.to_dict(),
         }
 
 
@@ -152,7 +151,7 @@ class ProcessRuntime(Runtime):
                 "jupyter": f"http://{self._hostname}:{jupyter_port}/lab?token={token}",
                 "ssh_port": str(ssh_port), "jupyter_port": str(jupyter_port), "jupyter_token": token}
 
-    def start(self, assignment_id: str, spec: Mapping[str, Any]) -> None:
+    def start(self, assignment_id: str, spec: AssignmentSpec | Mapping[str, Any]) -> None:
         if assignment_id in self._workloads:
             return
         # The id names files, so it must be a plain token (the server sends UUIDs).
@@ -160,24 +159,29 @@ class ProcessRuntime(Runtime):
             logger.error("refusing assignment with an unusable id %r", assignment_id)
             return
         log_path = self._log_dir / f"{assignment_id}.log"
-        workload = _Workload(id=assignment_id, spec=dict(spec), log_path=log_path, started_at=utcnow())
+        try:
+            spec, problem = AssignmentSpec.coerce(spec), None
+        except ProtocolError as error:
+            spec, problem = AssignmentSpec(), f"the assignment's spec is not valid: {error}"
+        workload = _Workload(id=assignment_id, spec=spec, log_path=log_path, started_at=utcnow())
         self._workloads[assignment_id] = workload
-        instance = spec.get("workload_kind") == "instance"
-        if instance:
+        if problem:
+            self._fail_to_launch(workload, problem)
+            return
+        if spec.is_instance:
             workload.connection = self._instance_connection()
-        command = spec.get("command")
-        if isinstance(command, str):
-            command = shlex.split(command)
-        if not command and instance:
+        command = list(spec.command)
+        if not command and spec.is_instance:
             # An instance without a command runs until it is stopped (a container would run its image's
             # entrypoint; a bare-metal host has no image, only the slice and the ports).
             command = [sys.executable, "-c", _IDLE]
-        if not command or not all(isinstance(part, str) for part in command):
+        if not command:
             self._fail_to_launch(workload, "the assignment has no command to run")
             return
         env = {key: value for key, value in os.environ.items() if not key.startswith(_PRIVATE_ENV)}
-        env.update(spec_env(spec))
-        env.update(workload_env(assignment_id, spec, vendor=self._vendor))
+        env.update(spec.env)
+        env.update(spec.identity_env(assignment_id))
+        env.update(spec.device_env(vendor=self._vendor))
         if workload.connection:
             env["TIDEGRID_SSH_PORT"] = workload.connection["ssh_port"]
             env["TIDEGRID_JUPYTER_PORT"] = workload.connection["jupyter_port"]
@@ -281,11 +285,11 @@ class ProcessRuntime(Runtime):
             self._stop_and_wait(workload)
         self._record_path(assignment_id).unlink(missing_ok=True)
 
-    def spec_of(self, assignment_id: str) -> Mapping[str, Any] | None:
+    def spec_of(self, assignment_id: str) -> AssignmentSpec | None:
         workload = self._workloads.get(assignment_id)
         return workload.spec if workload is not None else None
 
-    def running_specs(self) -> list[Mapping[str, Any]]:
+    def running_specs(self) -> list[AssignmentSpec]:
         return [w.spec for w in self._workloads.values() if w.finished_at is None and w.process is not None]
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -330,8 +334,12 @@ class ProcessRuntime(Runtime):
                 continue
             if assignment_id in self._workloads:
                 continue
+            try:
+                spec = AssignmentSpec.coerce(record.get("spec"))
+            except ProtocolError:
+                spec = AssignmentSpec()
             workload = _Workload(
-                id=assignment_id, spec=record.get("spec") or {}, log_path=Path(record["log_path"]),
+                id=assignment_id, spec=spec, log_path=Path(record["log_path"]),
                 started_at=_parse_time(record.get("started_at")) or utcnow(), pid=record.get("pid"),
                 state=record.get("state", FAILED), exit_code=record.get("exit_code"),
                 finished_at=_parse_time(record.get("finished_at")),

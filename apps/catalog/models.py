@@ -171,6 +171,10 @@ class Node(models.Model):
     # a non-HOT update; the liveness sweep scans the node table, which is small.
     last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     last_seq = models.BigIntegerField(_("last report sequence"), default=0)
+    # Reports whose assignment times lay outside what the server observed (clamped before billing):
+    # a provider whose agents keep sending them is one staff should look at.
+    agent_time_flags = models.PositiveIntegerField(_("clamped agent times"), default=0)
+    agent_time_flagged_at = models.DateTimeField(_("last clamped agent time"), null=True, blank=True)
 
     class Meta:
         ordering = ["hostname"]

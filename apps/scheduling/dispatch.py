@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from agents.protocol import AssignmentSpec, ProtocolError
 from apps.catalog.models import Node
 from apps.catalog.signals import node_retiring
 
@@ -18,6 +20,11 @@ from .signals import assignment_state_changed
 
 @transaction.atomic
 def assignment_create(*, node: Node, spec: dict[str, Any]) -> Assignment:
+    """Work for the node's agent; the spec is stored as the protocol's AssignmentSpec writes it."""
+    try:
+        spec = AssignmentSpec.from_dict(spec).to_dict()
+    except ProtocolError as error:
+        raise ValidationError({f"spec.{key}": messages for key, messages in error.errors.items()}) from None
     return Assignment.objects.create(organization_id=node.organization_id, node=node, spec=spec)
 
 

@@ -34,6 +34,9 @@ class Assignment(models.Model):
     log_tail = models.TextField(blank=True)
     connection = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a heartbeat reply first handed the assignment to the agent (server clock): nothing is billed
+    # before it, whatever the agent says.
+    delivered_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     last_reported_at = models.DateTimeField(null=True, blank=True)

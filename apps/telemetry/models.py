@@ -125,3 +125,39 @@ class AssignmentSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignment_id} at {self.collected_at}: {self.utilization_pct} %"
+
+
+class DeviceUuidConflict(models.Model):
+    """An enrollment that claimed a device UUID another node already holds. The enrollment is refused
+    (409); staff check who really has the card and either release the UUID from the holder (the
+    claimant's next enrollment then takes it) or dismiss the claim. Whoever enrolled first never blocks
+    the real owner for good."""
+
+    class Resolution(models.TextChoices):
+        RELEASED = "released", _("UUID released to the claimant")
+        DISMISSED = "dismissed", _("Claim dismissed")
+
+    uuid = models.CharField(_("device UUID"), max_length=100)
+    holder_node = models.ForeignKey("catalog.Node", null=True, on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("holding node"))
+    claimant_cluster = models.ForeignKey("catalog.Cluster", on_delete=models.CASCADE, related_name="+",
+                                         verbose_name=_("claiming cluster"))
+    claimant_hostname = models.CharField(_("claiming hostname"), max_length=255)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), auto_now=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("resolved by"))
+    resolution = models.CharField(_("resolution"), max_length=12, choices=Resolution.choices, blank=True)
+
+    class Meta:
+        ordering = ["-last_attempt_at"]
+        verbose_name = _("device UUID conflict")
+        verbose_name_plural = _("device UUID conflicts")
+        constraints = [models.UniqueConstraint(
+            fields=["uuid", "claimant_cluster", "claimant_hostname"], condition=Q(resolved_at__isnull=True),
+            name="device_uuid_conflict_open_once")]
+
+    def __str__(self) -> str:
+        return f"{self.uuid} claimed by {self.claimant_hostname}"

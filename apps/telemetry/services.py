@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from agents.protocol import LOG_TAIL_CHARS, AssignmentReport, AssignmentSpec, HeartbeatReply, ProtocolError, WorkItem
+from agents.protocol import DeviceSample as DeviceSampleReport
 from apps.audit.services import audit_record
 from apps.catalog.models import AcceleratorModel, Cluster, Device, Node
 from apps.catalog.selectors import accelerator_model_match
@@ -25,8 +28,10 @@ from apps.scheduling.models import Assignment
 from apps.scheduling.signals import assignment_state_changed
 from apps.tenancy.access import Actor
 
-from .models import AssignmentSample, BootstrapToken, NodeCredential
+from .models import AssignmentSample, BootstrapToken, DeviceUuidConflict, NodeCredential
 from .signals import node_unreachable
+
+logger = logging.getLogger(__name__)
 
 BOOTSTRAP_PREFIX = "tgb"
 CREDENTIAL_PREFIX = "tgn"
@@ -34,6 +39,16 @@ CREDENTIAL_PREFIX = "tgn"
 
 class EnrollmentRefused(Exception):
     """The bootstrap token cannot enroll a node (unknown, used up, expired or revoked)."""
+
+
+class DeviceUuidTaken(Exception):
+    """The inventory claims device UUIDs another node holds (recorded for staff as DeviceUuidConflict)."""
+
+    def __init__(self, uuids: list[str]) -> None:
+        super().__init__(_("Device UUID(s) %(uuids)s are registered to another node. The conflict was "
+                           "recorded for platform staff, who will verify who has the device(s); enrollment "
+                           "succeeds once they have resolved it.") % {"uuids": ", ".join(uuids)})
+        self.uuids = uuids
 
 
 def _sha256(value: str) -> str:
@@ -102,11 +117,76 @@ def node_enroll(*, bootstrap_token: str, hostname: str, inventory: dict[str, Any
         if not took:
             raise EnrollmentRefused(str(_REFUSED))
     try:
-        return _node_enroll(token=token, hostname=hostname, inventory=inventory, now=now, retry=retry)
-    except Exception:
+        try:
+            return _node_enroll(token=token, hostname=hostname, inventory=inventory, now=now, retry=retry)
+        except IntegrityError as error:
+            if "device_uuid_unique" not in str(error):
+                raise
+            # Another enrollment registered one of these UUIDs between our check and our insert.
+            raise DeviceUuidTaken(sorted({item["uuid"] for item in inventory.get("devices", [])} & set(
+                Device.objects.filter(uuid__in=[item["uuid"] for item in inventory.get("devices", [])])
+                .exclude(node__cluster=token.cluster, node__hostname=hostname)
+                .values_list("uuid", flat=True)))) from error
+    except Exception as error:
         if not retry:
             BootstrapToken.objects.filter(pk=token.pk, uses__gt=0).update(uses=F("uses") - 1)
+        if isinstance(error, DeviceUuidTaken):
+            _device_uuid_conflicts_record(uuids=error.uuids, cluster=token.cluster, hostname=hostname)
         raise
+
+
+def _device_uuids_taken(*, node: Node, reported: list[dict]) -> dict[str, Device]:
+    """The devices of other nodes holding UUIDs this inventory claims."""
+    return {device.uuid: device for device in Device.objects.select_related("node").filter(
+        uuid__in=[item["uuid"] for item in reported]).exclude(node_id=node.pk)}
+
+
+@transaction.atomic
+def _device_uuid_conflicts_record(*, uuids: list[str], cluster: Cluster, hostname: str) -> None:
+    holders = {d.uuid: d.node for d in Device.objects.select_related("node").filter(uuid__in=uuids)}
+    for uuid in uuids:
+        conflict = DeviceUuidConflict.objects.select_for_update().filter(
+            uuid=uuid, claimant_cluster=cluster, claimant_hostname=hostname, resolved_at__isnull=True).first()
+        if conflict is not None:
+            conflict.attempts += 1
+            conflict.holder_node = holders.get(uuid, conflict.holder_node)
+            conflict.save(update_fields=["attempts", "holder_node", "last_attempt_at"])
+            continue
+        conflict = DeviceUuidConflict.objects.create(uuid=uuid, claimant_cluster=cluster, claimant_hostname=hostname,
+                                                     holder_node=holders.get(uuid))
+        audit_record(actor=None, action="device.uuid_conflict", organization=cluster.organization_id,
+                     target=conflict, details={"uuid": uuid, "hostname": hostname, "cluster": cluster.name,
+                                               "holder_node": str(conflict.holder_node_id or "")})
+
+
+@transaction.atomic
+def device_uuid_conflict_resolve(*, actor: Actor, conflict: DeviceUuidConflict, release: bool) -> DeviceUuidConflict:
+    """Staff's decision on a conflict, after checking who really has the card. ``release``: the holder's
+    device row gives up the UUID (kept, renamed and marked failed, so its history stays) and the
+    claimant's next enrollment registers it; otherwise the claim is dismissed. Audited either way."""
+    if not actor.user.is_staff:
+        raise PermissionDenied(_("Only platform staff resolve device UUID conflicts."))
+    conflict = DeviceUuidConflict.objects.select_for_update().get(pk=conflict.pk)
+    if conflict.resolved_at is not None:
+        raise ValidationError(_("This conflict is already resolved."))
+    released_from = None
+    if release:
+        device = Device.objects.select_for_update().select_related("node").filter(uuid=conflict.uuid).first()
+        if device is not None:
+            released_from = device.node
+            device.uuid = f"released-{conflict.pk}-{device.uuid}"[:100]
+            device.health = Device.Health.FAILED
+            device.health_reason = _("Its UUID was released by platform staff to another node that has the card.")
+            device.save(update_fields=["uuid", "health", "health_reason"])
+    conflict.resolved_at, conflict.resolved_by = timezone.now(), actor.user
+    conflict.resolution = DeviceUuidConflict.Resolution.RELEASED if release else DeviceUuidConflict.Resolution.DISMISSED
+    conflict.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    audit_record(actor=actor, action=f"device.uuid_conflict_{conflict.resolution}",
+                 organization=conflict.claimant_cluster.organization_id, target=conflict,
+                 details={"uuid": conflict.uuid, "claimant_hostname": conflict.claimant_hostname,
+                          "released_from": str(released_from.pk) if released_from else "",
+                          "released_from_organization": str(released_from.organization_id) if released_from else ""})
+    return conflict
 
 
 @transaction.atomic
@@ -130,6 +210,8 @@ def _node_enroll(*, token: BootstrapToken, hostname: str, inventory: dict[str, A
     node.device_backend = inventory.get("device_backend", "")
     node.liveness = Node.Liveness.ONLINE
     node.last_heartbeat_at = now
+    if not retry:
+        node.last_seq = 0  # a new credential starts a new sequence: no report can brick a node for good
     node.save()
     _devices_sync(node=node, reported=inventory.get("devices", []))
     # A new token replaces every credential the node had. A retry with the same token keeps the ones
@@ -152,6 +234,9 @@ def _node_enroll(*, token: BootstrapToken, hostname: str, inventory: dict[str, A
 
 
 def _devices_sync(*, node: Node, reported: list[dict]) -> None:
+    taken = _device_uuids_taken(node=node, reported=reported)
+    if taken:
+        raise DeviceUuidTaken(sorted(taken))
     existing = {device.uuid: device for device in Device.objects.filter(node=node)}
     catalog = list(AcceleratorModel.objects.all())
     seen = set()
@@ -229,10 +314,10 @@ def heartbeat_interval_s() -> int:
 # result tells whether the node had been unreachable (the CTE sees the row as it was before the update).
 _INGEST = """
 WITH before AS (
-    SELECT id, liveness FROM catalog_node WHERE id = %(node)s FOR UPDATE
+    SELECT id, liveness, last_seq FROM catalog_node WHERE id = %(node)s FOR UPDATE
 ), advanced AS (
     UPDATE catalog_node n SET last_seq = %(seq)s, last_heartbeat_at = %(now)s, liveness = 'online'
-    FROM before WHERE n.id = before.id AND n.last_seq < %(seq)s
+    FROM before WHERE n.id = before.id AND n.last_seq < %(seq)s AND %(seq)s - n.last_seq <= %(step)s
     RETURNING before.liveness
 ), inserted AS (
     INSERT INTO telemetry_devicesample (device_id, node_id, seq, collected_at, received_at, utilization_pct,
@@ -246,29 +331,35 @@ WITH before AS (
     WHERE EXISTS (SELECT 1 FROM advanced)
     RETURNING 1
 )
-SELECT (SELECT liveness FROM advanced), (SELECT count(*) FROM inserted)
+SELECT (SELECT liveness FROM advanced), (SELECT count(*) FROM inserted), (SELECT last_seq FROM before)
 """
 
 
 def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
     """Store one report exactly once (idempotent on seq) and answer with the node's work.
 
-    ``report`` is a validated ``HeartbeatIn``. The hot path is one statement plus the query for the
-    reply; only reports that carry assignment states or device trouble open a transaction.
+    ``report`` is a validated ``agents.protocol.HeartbeatReport``. The hot path is one statement plus the
+    query for the reply; only reports that carry assignment states or device trouble open a transaction.
     """
     now = timezone.now()
     seq = report.seq
     samples = report.devices
     with connection.cursor() as cursor:
         cursor.execute(_INGEST, {
-            "node": node.id, "seq": seq, "collected_at": report.collected_at, "now": now,
+            "node": node.id, "seq": seq, "step": settings.TIDEGRID_AGENT_MAX_SEQ_STEP,
+            "collected_at": report.collected_at, "now": now,
             "uuids": [s.uuid for s in samples], "util": [s.utilization_pct for s in samples],
             "mem": [s.memory_used_mib for s in samples], "temp": [s.temperature_c for s in samples],
             "power": [s.power_w for s in samples], "energy": [s.energy_mj for s in samples],
             "ecc": [s.ecc_errors for s in samples], "xid": [s.xid_errors for s in samples],
             "health": [s.health for s in samples],
         })
-        previous_liveness, _stored = cursor.fetchone()
+        previous_liveness, _stored, last_seq = cursor.fetchone()
+    if previous_liveness is None and seq > last_seq:
+        raise ValidationError({"seq": [_(
+            "seq may advance by at most %(step)d over the last accepted report (%(last)d); re-enroll the "
+            "node with a new bootstrap token to start a new sequence.") % {
+                "step": settings.TIDEGRID_AGENT_MAX_SEQ_STEP, "last": last_seq}]})
     if previous_liveness is None:
         return _reply(node=node, seq=seq, duplicate=True, final_ids=[], reported_ids=set(), lost_ids=[])
 
@@ -279,14 +370,14 @@ def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
                 node=node, uuid__in=[s.uuid for s in troubled])}
             for sample in troubled:
                 if sample.uuid in devices:
-                    _device_health_check(device=devices[sample.uuid], sample=sample.model_dump())
+                    _device_health_check(device=devices[sample.uuid], sample=sample)
     final_ids: list[str] = []
     reported_ids: set[str] = set()
     lost_ids: list[str] = []
     if report.assignments:
         with transaction.atomic():
             final_ids, reported_ids, lost_ids = _assignments_update(
-                node=node, reported=[a.model_dump() for a in report.assignments], now=now,
+                node=node, reported=list(report.assignments), now=now,
                 collected_at=report.collected_at)
     if previous_liveness == Node.Liveness.UNREACHABLE:
         audit_record(actor=None, action="node.reachable", organization=node.organization_id, target=node,
@@ -295,15 +386,15 @@ def heartbeat_ingest(*, node: Node, report) -> dict[str, Any]:
                   lost_ids=lost_ids)
 
 
-def _device_health_check(*, device: Device, sample: dict) -> None:
+def _device_health_check(*, device: Device, sample: DeviceSampleReport) -> None:
     """Quarantine a device that reports new uncorrectable ECC errors, a burst of XID errors or failure."""
-    ecc, xid = sample.get("ecc_errors", 0), sample.get("xid_errors", 0)
+    ecc, xid = sample.ecc_errors, sample.xid_errors
     reasons = []
     if ecc > device.ecc_errors:
         reasons.append(_("%(n)d new uncorrectable ECC errors") % {"n": ecc - device.ecc_errors})
     if xid - device.xid_errors >= settings.TIDEGRID_XID_QUARANTINE_THRESHOLD:
         reasons.append(_("%(n)d new XID errors") % {"n": xid - device.xid_errors})
-    if sample.get("health") == "failed":
+    if sample.health == "failed":
         reasons.append(_("the agent reports the device as failed"))
     changed = ecc != device.ecc_errors or xid != device.xid_errors
     device.ecc_errors, device.xid_errors = ecc, xid
@@ -313,7 +404,7 @@ def _device_health_check(*, device: Device, sample: dict) -> None:
         device.save(update_fields=["ecc_errors", "xid_errors", "health", "health_reason"])
         audit_record(actor=None, action="device.quarantined", organization=device.organization_id, target=device,
                      details={"uuid": device.uuid, "reason": device.health_reason})
-    elif sample.get("health") == "degraded" and device.health == Device.Health.OK:
+    elif sample.health == "degraded" and device.health == Device.Health.OK:
         device.health = Device.Health.DEGRADED
         device.save(update_fields=["ecc_errors", "xid_errors", "health"])
     elif changed:
@@ -323,7 +414,7 @@ def _device_health_check(*, device: Device, sample: dict) -> None:
 _REPORTABLE = {"starting", "running", "succeeded", "failed", "stopped"}
 
 
-def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
+def _assignments_update(*, node: Node, reported: list[AssignmentReport], now: datetime,
                         collected_at: datetime | None = None) -> tuple[list[str], set[str], list[str]]:
     """Record the states the agent reports; return the final ids to acknowledge, the reported ids and
     the reported ids the server had declared lost (the reply tells the agent to stop those)."""
@@ -331,27 +422,32 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
         return [], set(), []
     collected_at = collected_at or now
     by_id = {str(a.id): a for a in Assignment.objects.select_for_update().filter(
-        node=node, id__in=[item["id"] for item in reported])}
+        node=node, id__in=[item.id for item in reported])}
     final_ids = []
     lost_ids = []
     usage = []
+    clamped = False
     for item in reported:
-        assignment = by_id.get(str(item["id"]))
-        if assignment is not None and item.get("usage") and item["state"] == "running":
+        assignment = by_id.get(item.id)
+        if assignment is not None and item.usage is not None and item.state == "running":
             usage.append(AssignmentSample(assignment=assignment, collected_at=collected_at,
-                                          utilization_pct=item["usage"]["utilization_pct"],
-                                          memory_used_mib=item["usage"]["memory_used_mib"]))
-        if assignment is None or item["state"] not in _REPORTABLE:
+                                          utilization_pct=item.usage.utilization_pct,
+                                          memory_used_mib=item.usage.memory_used_mib))
+        if assignment is None or item.state not in _REPORTABLE:
             continue
         if not assignment.is_final:
             previous_state = assignment.state
-            assignment.state = item["state"]
-            assignment.exit_code = item.get("exit_code")
-            assignment.log_tail = (item.get("log_tail") or "")[-4096:]
-            assignment.connection = item.get("connection") or {}
-            assignment.started_at = assignment.started_at or item.get("started_at") or now
+            assignment.state = item.state
+            assignment.exit_code = item.exit_code
+            assignment.log_tail = item.log_tail[-LOG_TAIL_CHARS:]
+            assignment.connection = item.connection
+            if assignment.started_at is None:
+                assignment.started_at, off = _observed_time(item.started_at, assignment=assignment, now=now)
+                clamped = clamped or off
             if assignment.is_final:
-                assignment.finished_at = item.get("finished_at") or now
+                assignment.finished_at, off = _observed_time(item.finished_at, assignment=assignment,
+                                                             now=now, lower=assignment.started_at)
+                clamped = clamped or off
             assignment.last_reported_at = now
             assignment.save()
             if assignment.state != previous_state:
@@ -359,16 +455,41 @@ def _assignments_update(*, node: Node, reported: list[dict], now: datetime,
         if assignment.state == Assignment.State.LOST:
             if str(assignment.id) not in lost_ids:
                 lost_ids.append(str(assignment.id))
-            if item["state"] in ("starting", "running"):
+            if item.state in ("starting", "running"):
                 continue  # declared lost while the node was away: not acknowledged, so the reply stops it
         if assignment.is_final:
             final_ids.append(str(assignment.id))
     AssignmentSample.objects.bulk_create(usage)
-    return final_ids, {str(item["id"]) for item in reported}, lost_ids
+    if clamped:
+        Node.objects.filter(pk=node.id).update(agent_time_flags=F("agent_time_flags") + 1, agent_time_flagged_at=now)
+        logger.warning("node %s (%s) reported assignment times outside what the server observed; clamped",
+                       node.hostname, node.id)
+    return final_ids, {item.id for item in reported}, lost_ids
+
+
+def _ceil_second(moment: datetime) -> datetime:
+    return moment if moment.microsecond == 0 else moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def _observed_time(reported: datetime | None, *, assignment: Assignment, now: datetime,
+                   lower: datetime | None = None) -> tuple[datetime, bool]:
+    """An agent-reported start/finish bounded by what the server observed: not before the (whole) second
+    after the assignment was handed to the agent (nor before ``lower``), not after this report's receipt.
+    Billing floors to the second, so billed seconds never exceed the observed ones. Returns the bounded
+    time and whether the agent's value lay outside the bounds by more than the clock-skew tolerance."""
+    floor = _ceil_second(assignment.delivered_at) if assignment.delivered_at else now
+    if lower is not None:
+        floor = max(floor, lower)
+    ceiling = max(floor, now)
+    if reported is None:
+        return ceiling, False
+    bounded = min(max(reported, floor), ceiling)
+    tolerance = timedelta(seconds=settings.TIDEGRID_AGENT_TIME_TOLERANCE_S)
+    return bounded, abs(reported - bounded) > tolerance
 
 
 _OPEN_ASSIGNMENTS = """
-SELECT id, desired, state, spec FROM telemetry_assignment
+SELECT id, desired, state, spec, delivered_at FROM telemetry_assignment
 WHERE node_id = %s AND state NOT IN ('succeeded', 'failed', 'stopped', 'lost')
 """
 
@@ -376,18 +497,27 @@ WHERE node_id = %s AND state NOT IN ('succeeded', 'failed', 'stopped', 'lost')
 def _reply(*, node: Node, seq: int, duplicate: bool, final_ids: list[str], reported_ids: set[str],
            lost_ids: list[str]) -> dict:
     # Work the server gave up on (lost while the node was away) but the agent still runs: stop it.
-    work = [{"id": assignment_id, "action": "stop"} for assignment_id in lost_ids]
+    work = [WorkItem(id=assignment_id, action="stop") for assignment_id in lost_ids]
     with connection.cursor() as cursor:  # raw: this runs for every heartbeat
         cursor.execute(_OPEN_ASSIGNMENTS, [node.id])
         rows = cursor.fetchall()
-    for assignment_id, desired, state, spec in rows:
+    handed = []
+    for assignment_id, desired, state, spec, delivered_at in rows:
         if desired == Assignment.Desired.STOP:
-            work.append({"id": str(assignment_id), "action": "stop"})
+            work.append(WorkItem(id=str(assignment_id), action="stop"))
         elif state == Assignment.State.PENDING and str(assignment_id) not in reported_ids:
-            work.append({"id": str(assignment_id), "action": "start",
-                         "spec": json.loads(spec) if isinstance(spec, str) else spec})
-    return {"ack_seq": seq, "duplicate": duplicate, "heartbeat_interval_s": heartbeat_interval_s(),
-            "ack_final": final_ids, "assignments": work}
+            try:
+                typed = AssignmentSpec.from_dict(json.loads(spec) if isinstance(spec, str) else spec)
+            except ProtocolError as error:  # stored before specs were checked: never let it fail the report
+                logger.error("assignment %s has a spec the protocol cannot carry: %s", assignment_id, error)
+                continue
+            work.append(WorkItem(id=str(assignment_id), action="start", spec=typed))
+            if delivered_at is None:
+                handed.append(assignment_id)
+    if handed:  # the server's own record of when the agent could first have started it (billing's floor)
+        Assignment.objects.filter(id__in=handed, delivered_at__isnull=True).update(delivered_at=timezone.now())
+    return HeartbeatReply(ack_seq=seq, duplicate=duplicate, heartbeat_interval_s=heartbeat_interval_s(),
+                          ack_final=tuple(final_ids), assignments=tuple(work)).to_dict()
 
 
 # --- liveness ------------------------------------------------------------------------------------

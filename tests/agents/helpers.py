@@ -86,8 +86,9 @@ class FakeServer:
         credential = f"tgn_{uuid.uuid4().hex}"
         self.credentials = {c: n for c, n in self.credentials.items() if n != node_id}  # re-enroll replaces
         self.credentials[credential] = node_id
+        self.last_seq[node_id] = 0  # as the real server: a new credential starts a new sequence
         return 201, {"node_id": node_id, "credential": credential, "heartbeat_interval_s": self.interval_s,
-                     "cluster_id": "c-1", "region": "cn-shanghai"}
+                     "cluster_id": "c-1", "region": "cn-shanghai", "last_seq": 0}
 
     def _heartbeat(self, auth: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.received.append(body)

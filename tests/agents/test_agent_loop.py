@@ -250,3 +250,22 @@ def test_an_explicit_interval_outranks_the_servers_suggestion(tmp_path, caplog):
             assert server.wait_for(lambda: len(server.accepted) >= 3)  # 30 s would never get here
             assert agent.interval_s == 0.05
     assert "server suggests a 30.0 s interval; keeping --interval" in caplog.text
+
+
+def test_re_enrolling_after_losing_its_state_drops_the_old_spool_and_starts_the_new_sequence(tmp_path):
+    with FakeServer() as server:
+        first = make_agent(tmp_path, server)
+        with AgentThread(first):
+            assert server.wait_for(lambda: len(server.accepted) >= 1)
+            server.set_mode("outage")
+            assert server.wait_for(lambda: len(first.spool) >= 3)
+        assert first.spool.seqs()
+        (tmp_path / "state" / "state.json").unlink()  # the operator re-enrolls the node with a new token
+        server.set_mode("ok")
+        accepted_before = len(server.accepted)
+        second = make_agent(tmp_path, server)
+        with AgentThread(second):
+            assert server.wait_for(lambda: len(server.accepted) >= accepted_before + 2)
+    after = server.accepted[accepted_before:]
+    assert not any(report["replayed"] for report in after)  # nothing of the earlier enrollment is resent
+    assert [report["seq"] for report in after][:2] == [1, 2]

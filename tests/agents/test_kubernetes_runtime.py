@@ -12,6 +12,7 @@ import kubernetes_validate
 import pytest
 
 from agents.devices.base import DeviceInfo
+from agents.protocol import AssignmentSpec
 from agents.runtimes.k8s_client import pod_model
 from agents.runtimes.kubernetes import (
     CREATE_ATTEMPTS,
@@ -214,7 +215,7 @@ def test_a_pod_runs_to_completion_and_is_deleted_once_acknowledged():
     name = pod_name(ASSIGNMENT)
     pods.set_status(name, RUNNING)
     assert rt.poll()[0].state == "running"
-    assert rt.running_specs() == [FRACTIONAL]
+    assert rt.running_specs() == [AssignmentSpec.from_dict(FRACTIONAL)]
     pods.set_status(name, SUCCEEDED)
     status = rt.poll()[0]
     assert (status.state, status.exit_code) == ("succeeded", 0)

@@ -44,6 +44,11 @@ class Agent:
     seq: int = 0
 
     def report(self, assignment: Assignment, state: str, **extra) -> dict:
+        """Report ``state``; a ``started_at`` given is taken as the second the server handed the work over
+        (these tests are about pricing; the bounds on agent times are tested in test_observed_time)."""
+        if isinstance(extra.get("started_at"), datetime):
+            Assignment.objects.filter(pk=assignment.pk, delivered_at__isnull=True).update(
+                delivered_at=extra["started_at"].replace(microsecond=0))
         self.seq += 1
         item = {"id": str(assignment.id), "state": state}
         item.update({key: value.isoformat() if isinstance(value, datetime) else value

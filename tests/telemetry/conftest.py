@@ -19,7 +19,7 @@ def inventory(hostname="gpu-01", devices=2, model="NVIDIA A100-SXM4-80GB", prefi
 def report(node_id, seq, device_count=2, prefix="gpu-01", **overrides):
     body = {
         "node_id": str(node_id), "seq": seq,
-        "collected_at": datetime(2026, 11, 28, 12, 0, seq % 60, tzinfo=UTC).isoformat(),
+        "collected_at": datetime.now(UTC).replace(second=seq % 60, microsecond=0).isoformat(),
         "devices": [{"uuid": f"GPU-{prefix}-{i}", "index": i, "utilization_pct": 50.0 + i, "memory_used_mib": 1024,
                      "memory_total_mib": 81920, "temperature_c": 55.0, "power_w": 250.0, "energy_mj": 1000 * seq,
                      "ecc_errors": 0, "xid_errors": 0, "health": "ok"} for i in range(device_count)],

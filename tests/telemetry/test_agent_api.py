@@ -1,7 +1,8 @@
+import json
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -238,7 +239,7 @@ def test_inventory_names_are_matched_to_the_reference_catalog(enroll):
     assert Device.objects.filter(node_id=node_id, model__code="nvidia-a100-80gb").count() == 2
 
 
-def test_re_enrollment_tells_the_agent_where_its_sequence_stands(enroll):
+def test_re_enrollment_with_a_new_token_starts_a_new_sequence(enroll):
     node_id, _cred, client = enroll("gpu-01")
     for seq in (1, 2, 3):
         client.post("/api/agent/v1/heartbeat", report(node_id, seq), format="json")
@@ -249,7 +250,21 @@ def test_re_enrollment_tells_the_agent_where_its_sequence_stands(enroll):
     _t, token = bootstrap_token_create(actor=_admin_of(node), cluster=node.cluster)
     body = APIClient().post("/api/agent/v1/enroll", {"bootstrap_token": token, **inv("gpu-01")}, format="json").json()
     assert body["node_id"] == node_id
-    assert body["last_seq"] == 3
+    assert body["last_seq"] == 0
+    agent = APIClient()
+    agent.credentials(HTTP_AUTHORIZATION=f"Node {body['credential']}")
+    assert agent.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json").json()["duplicate"] is False
+
+
+@override_settings(TIDEGRID_AGENT_MAX_SEQ_STEP=100)
+def test_seq_advances_by_a_bounded_step(enroll):
+    node_id, _cred, client = enroll()
+    assert client.post("/api/agent/v1/heartbeat", report(node_id, 100), format="json").status_code == 200
+    response = client.post("/api/agent/v1/heartbeat", report(node_id, 201), format="json")
+    assert response.status_code == 400 and "seq" in response.json()["error"]["fields"]
+    assert Node.objects.get(id=node_id).last_seq == 100
+    assert DeviceSample.objects.filter(node_id=node_id).count() == 2
+    assert client.post("/api/agent/v1/heartbeat", report(node_id, 200), format="json").json()["duplicate"] is False
 
 
 def _admin_of(node):
@@ -280,3 +295,59 @@ def test_a_late_duplicate_enrollment_does_not_lock_out_the_agent(provider, clust
     agent.credentials(HTTP_AUTHORIZATION=f"Node {first.json()['credential']}")
     response = agent.post("/api/agent/v1/heartbeat", report(first.json()["node_id"], 1, prefix="a"), format="json")
     assert response.status_code == 200
+
+
+def test_staff_resolve_device_uuid_conflicts_from_the_admin(enroll, provider, other_provider, client):
+    from apps.catalog.services import cluster_create
+    from apps.telemetry.models import DeviceUuidConflict
+    from tests.factories import UserFactory
+
+    node_id, _cred, _client = enroll("holder")
+    other = cluster_create(actor=other_provider.actor("admin"), organization=other_provider.organization,
+                           name="x", region=Node.objects.get(id=node_id).cluster.region, kind="bare_metal")
+    _t, token = services.bootstrap_token_create(actor=other_provider.actor("admin"), cluster=other)
+    response = APIClient().post("/api/agent/v1/enroll", {"bootstrap_token": token, **inventory("claimer", 1,
+                                prefix="holder")}, format="json")
+    assert response.status_code == 409
+    conflict = DeviceUuidConflict.objects.get()
+    # a provider admin is not staff: the service refuses
+    with pytest.raises(services.PermissionDenied):
+        services.device_uuid_conflict_resolve(actor=provider.actor("admin"), conflict=conflict, release=True)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    assert client.get("/admin/telemetry/deviceuuidconflict/").status_code == 200
+    client.post("/admin/telemetry/deviceuuidconflict/", {"action": "dismiss_claim", "_selected_action": [conflict.pk]})
+    conflict.refresh_from_db()
+    assert conflict.resolution == DeviceUuidConflict.Resolution.DISMISSED and conflict.resolved_by == staff
+    assert Device.objects.filter(uuid="GPU-holder-0", node_id=node_id).exists()
+    assert client.get("/admin/catalog/node/?clamped=yes").status_code == 200
+
+
+def test_a_stored_spec_the_protocol_cannot_carry_does_not_fail_the_report(enroll):
+    node_id, _cred, client = enroll()
+    assignment = dispatch.assignment_create(node=Node.objects.get(id=node_id), spec={"command": ["true"]})
+    Assignment.objects.filter(pk=assignment.pk).update(spec={"command": [1, 2]})  # written before specs were checked
+    response = client.post("/api/agent/v1/heartbeat", report(node_id, 1), format="json")
+    assert response.status_code == 200 and response.json()["assignments"] == []
+
+
+def test_a_spec_that_is_not_the_protocols_is_refused_when_work_is_created(enroll):
+    from django.core.exceptions import ValidationError
+
+    node_id, _cred, _client = enroll()
+    with pytest.raises(ValidationError) as error:
+        dispatch.assignment_create(node=Node.objects.get(id=node_id), spec={"device_indices": [999]})
+    assert "spec.device_indices" in error.value.message_dict
+
+
+def test_non_finite_numbers_and_deep_nesting_are_a_400(enroll):
+    node_id, credential, _client = enroll()
+    body = json.dumps(report(node_id, 1)).replace('"utilization_pct": 50.0', '"utilization_pct": NaN', 1)
+    client = Client()
+    response = client.post("/api/agent/v1/heartbeat", body, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Node {credential}")
+    assert response.status_code == 400 and "devices.0.utilization_pct" in response.json()["error"]["fields"]
+    deep = "[" * 100_000 + "]" * 100_000
+    response = client.post("/api/agent/v1/heartbeat", deep, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Node {credential}")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "parse_error"

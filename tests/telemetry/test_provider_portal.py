@@ -191,6 +191,7 @@ def test_metrics_are_not_exposed_without_a_configured_token(client):
     assert client.get("/metrics").status_code == 404
 
 
+@override_settings(TIDEGRID_AGENT_CLOCK_WINDOW_S=2 * 86400)  # a 30-hour-old sample (a long spool replay)
 def test_retention_prunes_old_samples_and_rollups_but_keeps_recent_ones(enroll):
     from datetime import timedelta
 

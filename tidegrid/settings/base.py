@@ -265,6 +265,18 @@ TIDEGRID_INVITATION_TTL_DAYS = env.int("TIDEGRID_INVITATION_TTL_DAYS", default=7
 TIDEGRID_HEARTBEAT_INTERVAL_S = env.int("TIDEGRID_HEARTBEAT_INTERVAL_S", default=10)
 TIDEGRID_NODE_UNREACHABLE_AFTER_S = env.int("TIDEGRID_NODE_UNREACHABLE_AFTER_S", default=45)
 TIDEGRID_XID_QUARANTINE_THRESHOLD = env.int("TIDEGRID_XID_QUARANTINE_THRESHOLD", default=3)
+# Agent-reported assignment times outside what the server saw (handed over .. report received) are
+# clamped; a deviation beyond this tolerance (clock skew) also counts against the node.
+TIDEGRID_AGENT_TIME_TOLERANCE_S = env.int("TIDEGRID_AGENT_TIME_TOLERANCE_S", default=5)
+# A report's collected_at must lie within this window of the server's clock.
+TIDEGRID_AGENT_CLOCK_WINDOW_S = env.int("TIDEGRID_AGENT_CLOCK_WINDOW_S", default=86400)
+# How far one report's seq may advance past the last accepted one. Generous: an agent whose spool
+# overflowed during a long outage skips the seqs it dropped (10 s reports: ~115 days).
+TIDEGRID_AGENT_MAX_SEQ_STEP = env.int("TIDEGRID_AGENT_MAX_SEQ_STEP", default=1_000_000)
+# Requests per node per minute on the agent API; failed credential/token attempts per source IP.
+TIDEGRID_AGENT_RATE_PER_MIN = env.int("TIDEGRID_AGENT_RATE_PER_MIN", default=600)
+TIDEGRID_AGENT_AUTH_FAILURES_PER_IP = env.int("TIDEGRID_AGENT_AUTH_FAILURES_PER_IP", default=20)
+TIDEGRID_AGENT_AUTH_FAILURE_WINDOW_S = env.int("TIDEGRID_AGENT_AUTH_FAILURE_WINDOW_S", default=600)
 TIDEGRID_TELEMETRY_RAW_RETENTION_HOURS = env.int("TIDEGRID_TELEMETRY_RAW_RETENTION_HOURS", default=26)
 TIDEGRID_TELEMETRY_MINUTE_RETENTION_DAYS = env.int("TIDEGRID_TELEMETRY_MINUTE_RETENTION_DAYS", default=8)
 TIDEGRID_TELEMETRY_HOUR_RETENTION_DAYS = env.int("TIDEGRID_TELEMETRY_HOUR_RETENTION_DAYS", default=400)

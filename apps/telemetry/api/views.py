@@ -1,7 +1,10 @@
 """The agent API. Agents are machines, not users: they authenticate with a bootstrap token (enroll) or
 their node credential (heartbeat), and every answer uses the API's error format."""
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
@@ -12,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.errors import error_body, error_response
+from apps.core.ratelimit import client_ip, rate_limit_give_back, rate_limit_hit
 
 from .. import services
 from ..reports import heartbeat_parse
@@ -32,11 +36,20 @@ class EnrollView(AgentAPIView):
         serializer = EnrollSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        # Token guesses are counted per source address before the token is checked (a valid one gives its
+        # count back), so parallel guesses cannot get more tries than the limit.
+        key = f"agent-enroll-fail:{client_ip(request)}"
+        if not _attempt_reserve(key):
+            return _throttled(error_response)
         try:
             node, credential = services.node_enroll(bootstrap_token=data.pop("bootstrap_token"),
                                                     hostname=data.pop("hostname"), inventory=data)
         except services.EnrollmentRefused as refused:
             return error_response("enrollment_refused", str(refused), http_status=status.HTTP_401_UNAUTHORIZED)
+        except services.DeviceUuidTaken as taken:
+            _attempt_give_back(key)
+            return error_response("device_uuid_conflict", str(taken), http_status=status.HTTP_409_CONFLICT)
+        _attempt_give_back(key)
         return Response({
             "node_id": str(node.id), "credential": credential,
             "heartbeat_interval_s": services.heartbeat_interval_s(),
@@ -50,21 +63,51 @@ class EnrollView(AgentAPIView):
 @require_POST
 def heartbeat(request):
     """``POST /api/agent/v1/heartbeat`` — the platform's hottest endpoint (every node, every few seconds),
-    so it is a plain Django view: pydantic parses the raw body, the credential check is cached, and no
-    DRF machinery runs. Errors keep the API's error format."""
+    so it is a plain Django view: the typed protocol (agents/protocol.py) parses the raw body, the
+    credential check is cached, and no DRF machinery runs. Errors keep the API's error format."""
+    key = f"agent-auth-fail:{client_ip(request)}"
+    if not _attempt_reserve(key):
+        return _throttled(_json_error)
     scheme, _sep, credential = request.headers.get("Authorization", "").partition(" ")
     node = services.credential_authenticate(plaintext=credential.strip()) if scheme.lower() == "node" else None
     if node is None:
         return _json_error(401, "authentication_failed",
                            "Unknown or revoked node credential: send 'Authorization: Node <credential>' "
                            "or re-enroll the node.")
+    _attempt_give_back(key)
+    hit = rate_limit_hit(key=f"agent-node:{node.id}", limit=settings.TIDEGRID_AGENT_RATE_PER_MIN, window_s=60)
+    if not hit.allowed:
+        return _throttled(_json_error, hit.retry_after_s)
     report, errors = heartbeat_parse(request.body)
     if report is None:
         code = "parse_error" if "body" in errors else "validation_error"
         return _json_error(400, code, "The report is not valid.", fields=errors)
-    if report.node_id != node.id:
+    if report.node_id != str(node.id):
         return _json_error(403, "wrong_node", "This credential belongs to another node.")
-    return JsonResponse(services.heartbeat_ingest(node=node, report=report))
+    try:
+        return JsonResponse(services.heartbeat_ingest(node=node, report=report))
+    except ValidationError as error:  # nothing was stored
+        return _json_error(400, "validation_error", "The report is not valid.", fields=error.message_dict)
+
+
+def _attempt_reserve(key: str) -> bool:
+    return rate_limit_hit(key=key, limit=settings.TIDEGRID_AGENT_AUTH_FAILURES_PER_IP,
+                          window_s=settings.TIDEGRID_AGENT_AUTH_FAILURE_WINDOW_S).allowed
+
+
+def _attempt_give_back(key: str) -> None:
+    rate_limit_give_back(key=key, window_s=settings.TIDEGRID_AGENT_AUTH_FAILURE_WINDOW_S)
+
+
+def _throttled(respond, retry_after_s: int | None = None):
+    retry_after_s = retry_after_s or settings.TIDEGRID_AGENT_AUTH_FAILURE_WINDOW_S
+    message = _("Too many requests from this node or address; retry later.")
+    if respond is _json_error:
+        response = _json_error(429, "throttled", message)
+    else:
+        response = error_response("throttled", message, http_status=status.HTTP_429_TOO_MANY_REQUESTS)
+    response["Retry-After"] = str(retry_after_s)
+    return response
 
 
 def _json_error(status_code: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
