@@ -6,7 +6,7 @@ from django.dispatch import receiver
 from apps.catalog.models import Node
 from apps.catalog.signals import node_retiring
 
-from .services import credential_cache_forget
+from .credentials import credential_cache_forget
 
 
 @receiver(node_retiring, dispatch_uid="telemetry_forget_retiring_node_credentials")

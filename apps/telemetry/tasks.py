@@ -1,12 +1,12 @@
 from celery import shared_task
 
-from . import services
+from . import liveness
 from .rollups import telemetry_prune, telemetry_rollup
 
 
 @shared_task(name="telemetry.nodes_mark_unreachable", acks_late=True)
 def nodes_mark_unreachable() -> int:
-    return services.nodes_mark_unreachable()
+    return liveness.nodes_mark_unreachable()
 
 
 @shared_task(name="telemetry.rollup", acks_late=True)
