@@ -2,6 +2,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -311,7 +312,7 @@ def test_staff_resolve_device_uuid_conflicts_from_the_admin(enroll, provider, ot
     assert response.status_code == 409
     conflict = DeviceUuidConflict.objects.get()
     # a provider admin is not staff: the service refuses
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.device_uuid_conflict_resolve(actor=provider.actor("admin"), conflict=conflict, release=True)
     staff = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(staff)
