@@ -180,7 +180,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TideGrid API",
-    "DESCRIPTION": "Compute scheduling platform: organizations, GPU capacity, bookings, billing, vouchers.",
+    "DESCRIPTION": "Compute scheduling platform: organizations, GPU capacity, bookings, billing and payments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
