@@ -104,10 +104,12 @@ def _process_tree(pid: int) -> list[int]:
 @pytest.mark.django_db(transaction=True)
 def test_the_make_run_fleet_keeps_tokens_and_credentials_off_every_command_line(live_server, tmp_path, monkeypatch):
     from apps.catalog.models import Node
+    from apps.catalog.reference import reference_data_sync
     from apps.core.demo import DEMO_FLEET
     from tests.agents.live import wait_for
     from tidegrid.demofleet import start_fleet
 
+    reference_data_sync()  # what migrations load; transactional tests start from an emptied database
     demo_world_load()
     db = connection.settings_dict
     monkeypatch.setenv("DATABASE_URL", f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
