@@ -77,8 +77,11 @@ def run_parser() -> argparse.ArgumentParser:
         description="TideGrid node agent: enrolls this host and reports its devices and workloads. "
                     "(`python -m agents simulate --help` runs many simulated nodes.)")
     _common(parser)
+    parser.add_argument("--token-file", help="file holding the one-time bootstrap token; only needed until the "
+                                             "node is enrolled (or env TIDEGRID_TOKEN)")
     parser.add_argument("--token", default=os.environ.get("TIDEGRID_TOKEN"),
-                        help="one-time bootstrap token; only needed until the node is enrolled (env TIDEGRID_TOKEN)")
+                        help="the bootstrap token itself; visible to every local user in `ps`, so prefer "
+                             "--token-file or TIDEGRID_TOKEN")
     parser.add_argument("--devices", required=True, choices=BACKENDS, help="device backend")
     parser.add_argument("--runtime", default="process", choices=["process", "kubernetes", "noop"])
     parser.add_argument("--state-dir", default=os.environ.get("TIDEGRID_STATE_DIR", DEFAULT_STATE_DIR),
@@ -99,10 +102,12 @@ def simulate_parser() -> argparse.ArgumentParser:
         prog="python -m agents simulate",
         description="Run N simulated nodes in one process, each with its own state, credential, seq and spool.")
     _common(parser)
+    parser.add_argument("--tokens-file", "--token-file",
+                        help="file with one bootstrap token per line (one per node), or a single token used by "
+                             "every node (a reusable fleet token with enough uses)")
     parser.add_argument("--token", action="append", default=[],
-                        help="bootstrap token (repeat: one per node); a single token is used by every node "
-                             "(a reusable fleet token with enough uses)")
-    parser.add_argument("--tokens-file", help="file with one bootstrap token per line")
+                        help="bootstrap token (repeat: one per node); visible in `ps`, so prefer --tokens-file or "
+                             "TIDEGRID_TOKEN")
     parser.add_argument("--nodes", type=int, required=True, help="how many nodes")
     parser.add_argument("--devices", nargs="+", required=True, type=_model_count, metavar="MODEL:COUNT",
                         help="devices of every node, e.g. 'NVIDIA A100-SXM4-80GB:8'")
@@ -154,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.devices != "simulated" and args.simulate_model:
         parser.error("--simulate-model only goes with --devices simulated")
     state_dir = Path(args.state_dir)
+    token = _read_token_file(parser, args.token_file) if args.token_file else args.token
     try:
         backend = make_backend(args.devices, hostname=args.hostname, simulated_models=args.simulate_model,
                                seed=args.seed)
@@ -166,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                kube_node_name=args.kube_node_name, kubeconfig=args.kubeconfig,
                                default_image=args.default_image, grace_s=args.grace,
                                connect_host=args.connect_host)
-        agent = Agent(_config(args, hostname=args.hostname, state_dir=state_dir, token=args.token),
+        agent = Agent(_config(args, hostname=args.hostname, state_dir=state_dir, token=token),
                       backend=backend, runtime=runtime)
     except Exception as error:
         logger.error("cannot start the agent: %s: %s", type(error).__name__, error)
@@ -176,13 +182,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return agent.run()
 
 
+def _token_lines(path: str) -> list[str]:
+    lines = (line.strip() for line in Path(path).read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _read_token_file(parser: argparse.ArgumentParser, path: str) -> str:
+    try:
+        tokens = _token_lines(path)
+    except OSError as error:
+        parser.error(f"--token-file: {error.strerror}: {path}")
+    if len(tokens) != 1:
+        parser.error(f"--token-file must hold exactly one token, {path} has {len(tokens)}")
+    return tokens[0]
+
+
 def _read_tokens(args: argparse.Namespace) -> list[str]:
     tokens = list(args.token)
     if args.tokens_file:
-        for line in Path(args.tokens_file).read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                tokens.append(line)
+        tokens.extend(_token_lines(args.tokens_file))
+    if not tokens and os.environ.get("TIDEGRID_TOKEN"):
+        tokens.append(os.environ["TIDEGRID_TOKEN"])
     return tokens
 
 

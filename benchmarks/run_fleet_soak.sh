@@ -14,13 +14,14 @@ PORT=${PORT:-8766}
 STATE=$(mktemp -d)
 export DJANGO_SETTINGS_MODULE=tidegrid.settings.dev DJANGO_DEBUG=false TIDEGRID_LOG_LEVEL=WARNING
 $PY manage.py migrate -v0
-TOKEN=$($PY manage.py bench_token --nodes $((2 * FLEET)))  # room for retried enrollments
+# room for retried enrollments; the token goes to the agents in a file, not on their command line
+(umask 077; $PY manage.py bench_token --nodes $((2 * FLEET)) > "$STATE/token")
 .venv/bin/gunicorn tidegrid.wsgi:application --bind 127.0.0.1:$PORT --workers $WORKERS --log-level warning \
   --access-logfile /dev/null --backlog 4096 &
 GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null || true; rm -rf "$STATE"' EXIT
 for _ in $(seq 1 100); do curl -fs http://127.0.0.1:$PORT/healthz >/dev/null 2>&1 && break; sleep 0.2; done
-$PY -m agents simulate --server http://127.0.0.1:$PORT --token "$TOKEN" --nodes "$FLEET" \
+$PY -m agents simulate --server http://127.0.0.1:$PORT --tokens-file "$STATE/token" --nodes "$FLEET" \
   --devices "NVIDIA A100-SXM4-80GB:8" --runtime noop --interval "$INTERVAL" --no-fsync \
   --ramp "${RAMP:-120}" --state-dir "$STATE" --hostname-prefix soak- --log-level ${AGENT_LOG:-ERROR} &
 FLEET_PID=$!

@@ -1,5 +1,5 @@
 """The demo provider's simulated fleet: real agent processes (`python -m agents simulate`) that enroll
-with fresh tokens and then talk to the server over HTTP only.
+with the demo's enrollment tokens (kept in files, reused while valid) and then talk to the server over HTTP only.
 
     python -m tidegrid.demofleet --server http://web:8000 [--state-dir DIR]
 
@@ -20,13 +20,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_fleet(server: str, state_dir: Path, *, log_level: str = "WARNING") -> dict[str, subprocess.Popen]:
-    groups = json.loads(subprocess.run([sys.executable, "manage.py", "demo_fleet"], cwd=ROOT, check=True,
-                                       capture_output=True, text=True).stdout)
+    """Issue (or reuse) the demo enrollment tokens and start one `agents simulate` process per node group.
+
+    The tokens travel in files under ``state_dir`` (mode 0600): no token or credential is ever on an agent's
+    command line, which every local user can read in `ps`.
+    """
+    groups = json.loads(subprocess.run(
+        [sys.executable, "manage.py", "demo_fleet", "--token-dir", str(state_dir / "tokens")],
+        cwd=ROOT, check=True, capture_output=True, text=True).stdout)
     fleet = {}
     for group in groups:
         prefix = group["hostname_prefix"]
         fleet[f"fleet {prefix}"] = subprocess.Popen(
-            [sys.executable, "-m", "agents", "simulate", "--server", server, "--token", group["token"],
+            [sys.executable, "-m", "agents", "simulate", "--server", server, "--tokens-file", group["token_file"],
              "--nodes", str(group["nodes"]), "--devices", *group["devices"], "--hostname-prefix", prefix,
              "--state-dir", str(state_dir / prefix.rstrip("-")), "--runtime", "process", "--log-level", log_level],
             cwd=ROOT,

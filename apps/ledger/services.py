@@ -24,7 +24,8 @@ from django.utils.translation import gettext_noop
 
 from apps.audit.services import audit_record
 from apps.tenancy.access import Actor, require_role
-from apps.tenancy.models import Membership, Organization, Role
+from apps.tenancy.models import Organization, Role
+from apps.tenancy.selectors import organization_admin_emails
 
 from .models import Account, Entry, LedgerProfile, LedgerTransaction
 
@@ -40,6 +41,13 @@ def fen_display(amount_fen: int) -> str:
     sign = "-" if amount_fen < 0 else ""
     whole, cents = divmod(abs(int(amount_fen)), 100)
     return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+def whole_fen(value, *, at_least: int | None = None, at_most: int | None = None) -> bool:
+    """Whether ``value`` is a whole number of fen (an int, not a bool) within the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    return (at_least is None or value >= at_least) and (at_most is None or value <= at_most)
 
 
 class InsufficientFunds(ValidationError):
@@ -97,7 +105,7 @@ def _merged_lines(lines: Iterable[tuple[Account, int]]) -> dict[int, int]:
             raise ValidationError({"lines": [_("Each line is an (account, amount in fen) pair.")]}) from exc
         if not isinstance(account, Account) or account.pk is None:
             raise ValidationError({"lines": [_("Each line needs a saved ledger account.")]})
-        if isinstance(amount, bool) or not isinstance(amount, int):
+        if not whole_fen(amount):
             raise ValidationError({"lines": [_("Amounts are whole fen (integers).")]})
         merged[account.pk] += amount
     return {account_id: amount for account_id, amount in merged.items() if amount != 0}
@@ -191,10 +199,9 @@ def customer_charge(*, organization: Organization, amount_fen: int, idempotency_
     """Charge a customer: debit its wallet (postpaid: its receivable), credit platform revenue with
     ``amount - provider_share`` and the provider's payable with the share. Idempotent by key; raises
     ``InsufficientFunds`` when a prepaid wallet (or a credit line) cannot cover it."""
-    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+    if not whole_fen(amount_fen, at_least=1):
         raise ValidationError({"amount_fen": [_("A charge is a positive whole number of fen.")]})
-    if isinstance(provider_share_fen, bool) or not isinstance(provider_share_fen, int) \
-            or not 0 <= provider_share_fen <= amount_fen:
+    if not whole_fen(provider_share_fen, at_least=0, at_most=amount_fen):
         raise ValidationError({"provider_share_fen": [_("The provider's share is between 0 and the charge.")]})
     if provider_share_fen and provider_organization is None:
         raise ValidationError({"provider_organization": [_("A provider share needs the provider.")]})
@@ -257,8 +264,7 @@ def low_balance_rearm(*, organization: Organization) -> None:
 def _low_balance_email(*, organization: Organization, available_fen: int, threshold_fen: int) -> None:
     from django.conf import settings
 
-    recipients = list(Membership.objects.filter(organization=organization, role__in=[Role.OWNER, Role.ADMIN])
-                      .values_list("user__email", flat=True))
+    recipients = organization_admin_emails(organization=organization)
     if not recipients:
         return
     context = {"organization": organization, "available": fen_display(available_fen),
@@ -286,7 +292,7 @@ def bilingual_mail_send(*, subject: str, subject_params: dict, template: str, co
 
 def low_balance_threshold_set(*, actor: Actor, organization: Organization, threshold_fen: int) -> LedgerProfile:
     require_role(actor, organization, Role.ADMIN, _("Owners and admins set the low-balance warning."))
-    if isinstance(threshold_fen, bool) or not isinstance(threshold_fen, int) or not 0 <= threshold_fen <= 10**12:
+    if not whole_fen(threshold_fen, at_least=0, at_most=10**12):
         raise ValidationError({"threshold_fen": [_("Enter an amount of zero or more.")]})
     with transaction.atomic():
         profile = profile_get(organization=organization)
@@ -310,7 +316,7 @@ def ledger_profile_set(*, actor: Actor, organization: Organization, mode: str,
         raise PermissionDenied(_("Only platform staff change how an organization pays."))
     if mode not in LedgerProfile.Mode.values:
         raise ValidationError({"mode": [_("Choose prepaid or postpaid.")]})
-    if isinstance(credit_limit_fen, bool) or not isinstance(credit_limit_fen, int) or credit_limit_fen < 0:
+    if not whole_fen(credit_limit_fen, at_least=0):
         raise ValidationError({"credit_limit_fen": [_("Enter a credit limit of zero or more.")]})
     if organization.kind != Organization.Kind.CUSTOMER:
         raise ValidationError({"organization": [_("Only customer organizations have a payment profile.")]})

@@ -5,7 +5,10 @@ Idempotent: everything is looked up by a natural key first, so running it twice 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -142,36 +145,59 @@ DEMO_CLUSTER_SHARING = {"Lingang AZ-2": "fractional"}
 @dataclass(frozen=True)
 class DemoFleetGroup:
     cluster: str
-    token: str
+    token_file: str
     hostname_prefix: str
     nodes: int
     devices: list
 
 
-@transaction.atomic
-def demo_fleet_tokens() -> list[DemoFleetGroup]:
-    """Clusters of the demo provider and a fresh enrollment token per group of simulated nodes.
+DEMO_TOKEN_TTL_HOURS = 24
 
-    Agents keep their credential in .data/agents, so on later runs they do not use the token again;
-    tokens left over from earlier runs are revoked so only the current ones can enroll.
+
+@transaction.atomic
+def demo_fleet_tokens(*, token_dir: Path) -> list[DemoFleetGroup]:
+    """Clusters of the demo provider and an enrollment token per group of simulated nodes.
+
+    Each token is kept in ``token_dir/<prefix>.token`` (mode 0600) and handed to the agents as a file, never on
+    their command line. A kept token that is still valid for another hour is reused, so loading the demo again
+    mints nothing; a new one is minted only where the file is missing or its token expired or was revoked.
+    Agents keep their credential in their state folder, so once enrolled they do not use the token again. The
+    provider's other open tokens are revoked so only the current ones can enroll.
     """
     from apps.catalog.models import Cluster
     from apps.catalog.reference import reference_data_sync
     from apps.catalog.services import cluster_create
     from apps.telemetry.models import BootstrapToken
-    from apps.telemetry.services import bootstrap_token_create
+    from apps.telemetry.services import bootstrap_token_create, bootstrap_token_usable
 
     reference_data_sync()
     provider_user = get_user_model().objects.get(email="provider@demo.tidegrid.cn")
     provider = Organization.objects.get(name="East China Compute Hub", kind=Organization.Kind.PROVIDER)
     actor = Actor(user=provider_user)
-    BootstrapToken.objects.filter(organization=provider, revoked_at__isnull=True).update(
-        revoked_at=django_timezone.now())
-    groups = []
+    token_dir.mkdir(parents=True, exist_ok=True)
+    groups, kept_ids = [], []
     for cluster_name, region_code, kind, prefix, nodes, devices in DEMO_FLEET:
         cluster = Cluster.objects.filter(organization=provider, name=cluster_name).first() or cluster_create(
             actor=actor, organization=provider, name=cluster_name, region=Region.objects.get(code=region_code),
             kind=kind, gpu_sharing=DEMO_CLUSTER_SHARING.get(cluster_name, "chip_default"))
-        _token, plaintext = bootstrap_token_create(actor=actor, cluster=cluster, max_uses=nodes, ttl_hours=24)
-        groups.append(DemoFleetGroup(cluster_name, plaintext, prefix, nodes, devices))
+        token_file = token_dir / f"{prefix.rstrip('-')}.token"
+        kept = token_file.read_text().strip() if token_file.exists() else ""
+        token = bootstrap_token_usable(plaintext=kept, cluster=cluster, for_at_least=timedelta(hours=1)) \
+            if kept else None
+        if token is None:
+            token, plaintext = bootstrap_token_create(actor=actor, cluster=cluster, max_uses=nodes,
+                                                      ttl_hours=DEMO_TOKEN_TTL_HOURS)
+            _secret_file_write(token_file, plaintext + "\n")
+        kept_ids.append(token.pk)
+        groups.append(DemoFleetGroup(cluster_name, str(token_file), prefix, nodes, devices))
+    BootstrapToken.objects.filter(organization=provider, revoked_at__isnull=True).exclude(
+        pk__in=kept_ids).update(revoked_at=django_timezone.now())
     return groups
+
+
+def _secret_file_write(path: Path, text: str) -> None:
+    """Write a file only its owner can read (created 0600, never world-readable in between)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)

@@ -76,6 +76,14 @@ def bootstrap_token_revoke(*, actor: Actor, token: BootstrapToken) -> BootstrapT
     return token
 
 
+def bootstrap_token_usable(*, plaintext: str, cluster: Cluster,
+                           for_at_least: timedelta = timedelta(0)) -> BootstrapToken | None:
+    """The token ``plaintext`` of ``cluster`` when it is not revoked and stays unexpired ``for_at_least``."""
+    return BootstrapToken.objects.filter(
+        token_hash=secret_hash(plaintext), cluster=cluster, revoked_at__isnull=True,
+        expires_at__gt=timezone.now() + for_at_least).first()
+
+
 # --- enrollment ----------------------------------------------------------------------------------
 
 

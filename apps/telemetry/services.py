@@ -9,6 +9,7 @@ from .enrollment import (
     EnrollmentRefused,
     bootstrap_token_create,
     bootstrap_token_revoke,
+    bootstrap_token_usable,
     device_uuid_conflict_resolve,
     node_enroll,
 )
@@ -16,7 +17,9 @@ from .heartbeats import heartbeat_ingest, heartbeat_interval_s
 from .liveness import nodes_mark_unreachable
 
 __all__ = [
-    "BOOTSTRAP_PREFIX", "CREDENTIAL_PREFIX", "DeviceUuidTaken", "EnrollmentRefused", "bootstrap_token_create",
-    "bootstrap_token_revoke", "credential_authenticate", "credential_cache_forget", "device_uuid_conflict_resolve",
-    "heartbeat_ingest", "heartbeat_interval_s", "node_credentials_revoke", "node_enroll", "nodes_mark_unreachable",
+    "BOOTSTRAP_PREFIX", "CREDENTIAL_PREFIX", "DeviceUuidTaken", "EnrollmentRefused",
+    "bootstrap_token_create", "bootstrap_token_revoke", "bootstrap_token_usable",
+    "credential_authenticate", "credential_cache_forget", "device_uuid_conflict_resolve",
+    "heartbeat_ingest", "heartbeat_interval_s", "node_credentials_revoke", "node_enroll",
+    "nodes_mark_unreachable",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from .access import Actor, memberships_of
-from .models import ApiKey, Invitation, Membership, Organization
+from .models import ApiKey, Invitation, Membership, Organization, Role
 
 
 def membership_list_for_actor(*, actor: Actor) -> QuerySet[Membership]:
@@ -12,6 +12,12 @@ def membership_list_for_actor(*, actor: Actor) -> QuerySet[Membership]:
 
 def member_list(*, organization: Organization) -> QuerySet[Membership]:
     return Membership.objects.filter(organization=organization).select_related("user").order_by("created_at")
+
+
+def organization_admin_emails(*, organization: Organization) -> list[str]:
+    """E-mail addresses of the organization's owners and admins: who hears about its money and its work."""
+    return list(Membership.objects.filter(organization=organization, role__in=[Role.OWNER, Role.ADMIN])
+                .order_by("created_at").values_list("user__email", flat=True))
 
 
 def invitation_list(*, organization: Organization) -> QuerySet[Invitation]:

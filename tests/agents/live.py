@@ -72,10 +72,11 @@ class AgentFleet:
     def start(self, hostname: str, token: str, *, models: str = "NVIDIA A100-SXM4-80GB:2",
               interval: float = 0.2) -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "agents", "--server", self.server_url, "--token", token, "--devices", "simulated",
+            [sys.executable, "-m", "agents", "--server", self.server_url, "--devices", "simulated",
              "--simulate-model", models, "--runtime", "process", "--state-dir", str(self.state_root / hostname),
              "--hostname", hostname, "--interval", str(interval), "--backoff-cap", "0.5", "--grace", "5",
              "--log-level", "INFO"],
+            env={**os.environ, "TIDEGRID_TOKEN": token},  # the token from the environment, not argv
             cwd=ROOT, stdout=(self.state_root / f"{hostname}.log").open("a"), stderr=subprocess.STDOUT,
         )
         self.processes[hostname] = process

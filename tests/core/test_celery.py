@@ -16,25 +16,40 @@ from apps.tenancy.services import invitation_create
 from tidegrid.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
+QUEUES = ("placement", "telemetry", "billing", "default")
 
 
 @pytest.fixture
-def celery_worker_process():
+def celery_worker_process(tmp_path):
+    """A real worker on the test database. It starts with empty queues (tasks earlier tests queued name rows
+    that are gone; each fails with a traceback) and logs to a file: an unread pipe fills up with those,
+    blocks the worker in a write with its database connection open, it outlives its test, and the test
+    database cannot be dropped at the end of the run ("database is being accessed by other users")."""
     db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tidegrid.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
     }
+    with app.connection_for_write() as broker:
+        for queue in QUEUES:
+            broker.default_channel.queue_purge(queue)
+    log = (tmp_path / "celery-worker.log").open("w")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tidegrid", "worker", "-Q", "placement,telemetry,billing,default",
+        [sys.executable, "-m", "celery", "-A", "tidegrid", "worker", "-Q", ",".join(QUEUES),
          "-P", "solo", "--loglevel", "WARNING", "-n", f"test-{os.getpid()}@%h", "--without-mingle",
          "--without-gossip"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     yield worker
     worker.terminate()
-    worker.wait(timeout=30)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # never leave it holding a connection to the test database
+        worker.kill()
+        worker.wait(timeout=10)
+    finally:
+        log.close()
 
 
 def test_every_beat_entry_names_a_registered_task():

@@ -1,5 +1,13 @@
+import contextlib
+import json
+import signal
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.portal.demo import DEMO_PASSWORD, demo_world_load
@@ -50,3 +58,79 @@ def test_government_demo_has_a_jurisdiction():
     demo_world_load()
     government = Organization.objects.get(kind="government")
     assert list(government.jurisdiction.values_list("code", flat=True)) == ["cn-shanghai"]
+
+
+def test_loading_the_demo_fleet_twice_reuses_its_enrollment_tokens(tmp_path):
+    from apps.core.demo import DEMO_FLEET, demo_fleet_tokens
+
+    from apps.telemetry.models import BootstrapToken
+
+    demo_world_load()
+    first = demo_fleet_tokens(token_dir=tmp_path)
+    tokens = {group.hostname_prefix: Path(group.token_file).read_text() for group in first}
+    second = demo_fleet_tokens(token_dir=tmp_path)
+    assert {group.hostname_prefix: Path(group.token_file).read_text() for group in second} == tokens
+    assert BootstrapToken.objects.count() == len(DEMO_FLEET)  # nothing new minted the second time
+    assert not BootstrapToken.objects.filter(revoked_at__isnull=False).exists()
+    assert all(Path(group.token_file).stat().st_mode & 0o777 == 0o600 for group in second)
+
+
+def test_an_expiring_demo_token_is_replaced_and_revoked(tmp_path):
+    from apps.core.demo import DEMO_FLEET, demo_fleet_tokens
+
+    from apps.telemetry.models import BootstrapToken
+
+    demo_world_load()
+    first = demo_fleet_tokens(token_dir=tmp_path)
+    before = Path(first[0].token_file).read_text()
+    stale = BootstrapToken.objects.get(prefix=before.split("_")[1])  # tgb_<prefix>_<secret>
+    BootstrapToken.objects.filter(pk=stale.pk).update(expires_at=timezone.now() + timedelta(minutes=30))
+    demo_fleet_tokens(token_dir=tmp_path)
+    assert Path(first[0].token_file).read_text() != before
+    assert BootstrapToken.objects.count() == len(DEMO_FLEET) + 1
+    assert list(BootstrapToken.objects.filter(revoked_at__isnull=False)) == [stale]
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                queue.extend(int(child) for child in (task / "children").read_text().split())
+    return pids
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_make_run_fleet_keeps_tokens_and_credentials_off_every_command_line(live_server, tmp_path, monkeypatch):
+    from apps.core.demo import DEMO_FLEET
+
+    from apps.catalog.models import Node
+    from apps.catalog.reference import reference_data_sync
+    from tests.agents.live import wait_for
+    from tidegrid.demofleet import start_fleet
+
+    reference_data_sync()  # what migrations load; transactional tests start from an emptied database
+    demo_world_load()
+    db = connection.settings_dict
+    monkeypatch.setenv("DATABASE_URL", f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
+    fleet = start_fleet(live_server.url, tmp_path)  # exactly what `make run` (devstack) calls
+    try:
+        wait_for(lambda: Node.objects.count() == sum(group[4] for group in DEMO_FLEET), timeout=90,
+                 what="every simulated node enrolled")
+        secrets_ = [path.read_text().strip() for path in (tmp_path / "tokens").glob("*.token")]
+        secrets_ += [json.loads(path.read_text())["credential"] for path in tmp_path.glob("*/*/state.json")]
+        assert len(secrets_) == len(DEMO_FLEET) + Node.objects.count()
+        command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+                         for process in fleet.values() for pid in _process_tree(process.pid)]
+        assert len(command_lines) >= len(DEMO_FLEET)
+        for secret in secrets_:
+            assert secret and not any(secret in line for line in command_lines)
+            assert not any(secret[:12] in line for line in command_lines)  # not even the public prefix part
+    finally:
+        for process in fleet.values():
+            process.send_signal(signal.SIGTERM)
+        for process in fleet.values():
+            process.wait(timeout=30)

@@ -6,11 +6,13 @@ and `make test` call that script). Playwright's own browser download is not used
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = os.environ.get("TIDEGRID_CHROMIUM", "/usr/bin/chromium")
@@ -19,26 +21,42 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-dev-shm-usage"]
 
 
-# Per module, not per session: while Playwright runs, its event loop sits in this thread, and Django
-# refuses ORM calls from a thread with a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE is set. Keeping
-# that switch (and the loop) to the browser test modules leaves every other test as strict as in production.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@contextlib.contextmanager
+def chromium_session() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright's sync API, for as long as the block runs.
+
+    Playwright keeps an event loop running in this thread, and Django refuses ORM calls from a thread with
+    a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE is set: the switch is on only inside the block. The ORM
+    calls made inside run in Playwright's context, whose database connection is not the one pytest-django
+    closes; it is closed here before the block ends (left open, it kept the test database from being dropped:
+    "database is being accessed by other users").
+    """
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `sudo bash scripts/ensure-chromium.sh` "
                     "(installs Debian's chromium and fonts-noto-cjk) or set TIDEGRID_CHROMIUM.")
-    # Playwright's sync API keeps an event loop running in this thread; Django's ORM calls made by the
-    # test itself (reading mail, checking rows) are still plain synchronous calls.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+                connections.close_all()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+# Per module, not per session: keeping the browser (and DJANGO_ALLOW_ASYNC_UNSAFE) to the browser test
+# modules leaves every other test as strict as in production.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium_session() as browser:
         yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

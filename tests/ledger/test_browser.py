@@ -4,30 +4,26 @@ credits it, and the payments page and balance show it."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from apps.ledger.gateway import stripe_client
 from apps.ledger.models import Payment
 from tests.agents.live import wait_for
 from tests.conftest import make_tenant
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import chromium_session
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page(live_server, monkeypatch):
-    """Debian's Chromium through Playwright, for this test only: DJANGO_ALLOW_ASYNC_UNSAFE (needed while
-    Playwright's loop runs in this thread) is restored afterwards, so it never leaks into later tests."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def page(live_server):
+    """Debian's Chromium through Playwright, for this test only (tests/e2e/conftest.py: chromium_session)."""
+    with chromium_session() as browser:
         context = browser.new_context(base_url=live_server.url, locale="en-US",
                                       viewport={"width": 1360, "height": 900})
         context.set_default_timeout(20_000)
         yield context.new_page()
         context.close()
-        browser.close()
 
 
 def _sign_in(page: Page, live_server, user, organization) -> None:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from workers.placement.bench import TRACE_DIR as TRACE  # TIDEGRID_TRACE_DIR, or ../shared/traces/… (README)
 from workers.placement.simulate import alloc_curve, main, replay, workload_for_seed
 from workers.placement.trace import load_nodes, load_pods
 
-TRACE = Path(__file__).resolve().parents[2].parent / "shared" / "traces" / "alibaba-gpu-v2023"
-if not TRACE.exists():  # the shared folder sits beside the checkout
+if not TRACE.exists():  # a worktree's ../shared may not be the shared folder
     TRACE = Path("/work/shared/traces/alibaba-gpu-v2023")
 pytestmark = pytest.mark.skipif(not TRACE.exists(), reason="openb trace not available")
 

@@ -93,8 +93,10 @@ def fleet(live_server, tmp_path):
     def start(hostname: str, *, server: str | None = None, token: str | None = None) -> subprocess.Popen:
         if token is None:
             _t, token = services.bootstrap_token_create(actor=provider.actor("admin"), cluster=cluster)
+        token_file = tmp_path / f"{hostname}.token"  # as the portal shows it: the token in a file, not in argv
+        token_file.write_text(token + "\n")
         process = subprocess.Popen(
-            [sys.executable, "-m", "agents", "--server", server or live_server.url, "--token", token,
+            [sys.executable, "-m", "agents", "--server", server or live_server.url, "--token-file", str(token_file),
              "--devices", "simulated", "--simulate-model", "NVIDIA A100-SXM4-80GB:2", "--runtime", "process",
              "--state-dir", str(tmp_path / hostname), "--hostname", hostname, "--interval", "0.2",
              "--backoff-cap", "0.5", "--log-level", "INFO"],

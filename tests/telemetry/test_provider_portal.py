@@ -21,6 +21,7 @@ def test_register_a_cluster_and_get_the_enrollment_command(as_user, provider):
     page = client.post(f"/provider/clusters/{cluster.pk}/", {"max_uses": 2, "ttl_hours": 12})
     body = page.content.decode()
     assert "python -m agents --server" in body
+    assert "--token-file tidegrid-token" in body and "--token tgb_" not in body  # never in the agent's argv
     assert "--runtime kubernetes" in body
     assert BootstrapToken.objects.get(cluster=cluster).max_uses == 2
 

@@ -181,12 +181,17 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TideGrid API",
-    "DESCRIPTION": "Compute scheduling platform: organizations, GPU capacity, bookings, billing, vouchers.",
+    "DESCRIPTION": "Compute scheduling platform: organizations, GPU capacity, bookings, billing and payments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # ReDoc's default theme names Montserrat/Roboto web fonts; the docs load nothing from outside (see
+    # templates/drf_spectacular/redoc.html), so they use the system's fonts.
+    "REDOC_UI_SETTINGS": {"theme": {"typography": {
+        "fontFamily": "system-ui, 'Noto Sans CJK SC', sans-serif",
+        "headings": {"fontFamily": "system-ui, 'Noto Sans CJK SC', sans-serif"}}}},
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "APPEND_COMPONENTS": {
