@@ -3,16 +3,21 @@ top-ups that share one Idempotency-Key, oversized keys, and signed Stripe webhoo
 
 from __future__ import annotations
 
+import json
 import threading
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 
 from apps.ledger.gateway import stripe_client
-from apps.ledger.models import Payment
+from apps.ledger.models import Payment, StripeEvent
 from apps.tenancy.services import api_key_create
 from tests.agents.live import http
 from tests.conftest import make_tenant
 from tests.ledger import conftest as ledger_fixtures
+from tests.ledger.conftest import event_body, sign
 
 # The localstripe server and the settings that point the stripe client at it (tests/ledger/conftest.py).
 localstripe_url = ledger_fixtures.localstripe_url
@@ -96,3 +101,48 @@ def test_idempotency_key_length_is_checked(stripe_on, live_server, transactional
         assert not Payment.objects.exists()
     else:
         assert Payment.objects.get().idempotency_key.endswith("k" * length)
+
+
+def _post_signed(live_server, body: bytes, signature: str) -> tuple[int, dict]:
+    request = urllib.request.Request(f"{live_server.url}/stripe/webhook", data=body, method="POST",  # noqa: S310
+                                     headers={"Content-Type": "application/json", "Stripe-Signature": signature})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the test server
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+NOT_EVENTS = [
+    b"[]", b'"payment_intent.succeeded"', b"42", b"null", b"{}",
+    b'{"id": "evt_1", "data": {"object": {"id": "pi_1"}}}',                       # no type
+    b'{"type": "payment_intent.succeeded", "data": {"object": {"id": "pi_1"}}}',  # no id
+    b'{"id": ["evt_1"], "type": "payment_intent.succeeded", "data": {"object": {}}}',
+    b'{"id": "evt_1", "type": {"x": 1}, "data": {"object": {}}}',
+    b'{"id": "evt_1", "type": "payment_intent.succeeded", "data": []}',
+    b'{"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": "pi_1"}}',
+    b"[" * 5_000 + b"]" * 5_000,
+    b"\xff\xfe not utf-8",
+]
+
+
+@pytest.mark.parametrize("body", NOT_EVENTS, ids=range(len(NOT_EVENTS)))
+def test_a_correctly_signed_webhook_body_that_is_not_an_event_is_a_400(stripe_on, live_server, transactional_db,
+                                                                       body):
+    status, answer = _post_signed(live_server, body, sign(body) if body[:1] != b"\xff" else "t=1,v1=00")
+    assert status == 400, answer
+    assert answer["error"]["code"] in ("bad_payload", "bad_signature")
+    if body[:1] != b"\xff":
+        assert answer["error"]["code"] == "bad_payload"
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize("offset_s, status", [(-3_600, 400), (3_600, 400), (301, 400), (-30, 200), (30, 200)])
+def test_webhook_timestamps_far_from_now_either_way_are_refused(stripe_on, live_server, transactional_db,
+                                                                offset_s, status):
+    body = event_body("customer.created", {"id": "cus_1"}, event_id=f"evt_clock_{offset_s}")
+    code, answer = _post_signed(live_server, body, sign(body, timestamp=int(time.time()) + offset_s))
+    assert code == status, answer
+    if status == 400:
+        assert answer["error"]["code"] == "bad_signature"
+    assert StripeEvent.objects.filter(event_id=f"evt_clock_{offset_s}").exists() == (status == 200)
