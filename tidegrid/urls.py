@@ -37,3 +37,5 @@ urlpatterns = [
 
 admin.site.site_header = "TideGrid operations"
 admin.site.site_title = "TideGrid"
+
+handler404 = "apps.core.middleware.page_not_found"

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 
 from .api.errors import error_body
 
@@ -40,3 +41,11 @@ class JsonBodyLimitMiddleware:
         if isinstance(exception, RequestDataTooBig) and request.path.startswith(JSON_PATH_PREFIXES):
             return _too_large()
         return None
+
+
+def page_not_found(request, exception=None):
+    """handler404: the API's JSON error body under the JSON paths (e.g. an id that is not even an id),
+    Django's 404 page elsewhere."""
+    if request.path.startswith(JSON_PATH_PREFIXES):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return defaults.page_not_found(request, exception)

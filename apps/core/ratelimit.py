@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 
 # KEYS[1] the set; ARGV: now (s), window (s), limit, member, record (1 = add the hit when allowed, 0 = only count)
 _HIT = """
@@ -82,4 +83,7 @@ def client_ip(request) -> str:
     """The client's address as the login limits see it (ALLAUTH_TRUSTED_PROXY_COUNT proxies trusted)."""
     from allauth.account.adapter import get_adapter
 
-    return get_adapter().get_client_ip(getattr(request, "_request", request))
+    try:
+        return get_adapter().get_client_ip(getattr(request, "_request", request))
+    except PermissionDenied:  # no address at all (a WSGI caller that sets no REMOTE_ADDR): one shared bucket
+        return "unknown"

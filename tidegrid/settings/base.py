@@ -216,6 +216,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKeyAuth": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.error_responses",  # every operation documents the API's error body
+    ],
     # Several models have a "kind" or "state" field with their own choices: name each enum explicitly.
     "ENUM_NAME_OVERRIDES": {
         "OrganizationKindEnum": "apps.tenancy.models.Organization.Kind",
