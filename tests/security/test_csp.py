@@ -26,7 +26,7 @@ from django.conf import settings
 answers = {}
 with override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}):
-    for path in ("/accounts/login/", "/healthz", "/api/v1/schema/"):
+    for path in ("/accounts/login/", "/healthz", "/api/v1/schema/", "/api/v1/docs/"):
         response = Client().get(path, secure=True)
         answers[path] = {"status": response.status_code, "csp": response.get("Content-Security-Policy"),
                          "body": response.content.decode(errors="replace")[:20000]}
@@ -59,6 +59,11 @@ def test_production_sends_a_content_security_policy_the_portal_satisfies():
     assert "'unsafe-inline'" not in login["csp"] and "'unsafe-eval'" not in login["csp"]
     # Every response carries it, API and health checks included.
     assert answers["/healthz"]["csp"] == login["csp"] and answers["/api/v1/schema/"]["csp"] == login["csp"]
+    # The API docs pages allow inline styles (Swagger UI's own), and nothing else more.
+    docs = _directives(answers["/api/v1/docs/"]["csp"])
+    assert answers["/api/v1/docs/"]["status"] == 200
+    assert docs["style-src"] == ["'self'", "'unsafe-inline'"] and docs["script-src"] == policy["script-src"]
+    assert "<script>" not in answers["/api/v1/docs/"]["body"]
     # The page itself loads scripts and styles only from this site.
     for tag in re.findall(r"<(?:script|link)\b[^>]*>", login["body"]):
         source = re.search(r'(?:src|href)="([^"]+)"', tag)
