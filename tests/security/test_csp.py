@@ -34,7 +34,7 @@ print(json.dumps(answers))
 """
 
 
-def _production_responses() -> dict:
+def production_responses() -> dict:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tidegrid.settings.production",
            "DJANGO_SECRET_KEY": "production-probe-" + "x" * 40, "DJANGO_ALLOWED_HOSTS": "testserver",
            "STRIPE_JS_URL": "https://js.stripe.com/v3/", "STRIPE_API_BASE": "https://api.stripe.com"}
@@ -49,7 +49,7 @@ def _directives(header: str) -> dict[str, list[str]]:
 
 
 def test_production_sends_a_content_security_policy_the_portal_satisfies():
-    answers = _production_responses()
+    answers = production_responses()
     login = answers["/accounts/login/"]
     assert login["status"] == 200
     policy = _directives(login["csp"])
