@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from apps.audit.services import audit_record
-from apps.core.api.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
+from apps.core.api.idempotency import idempotency_key_check
 from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
 
@@ -77,9 +77,7 @@ def top_up_create(*, actor: Actor, organization: Organization, amount_fen: int,
     if profile_get(organization=organization).mode == LedgerProfile.Mode.POSTPAID:
         raise ValidationError({"amount_fen": [_("This organization pays by invoice (postpaid); it has no wallet "
                                                 "to top up.")]})
-    if idempotency_key and len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise ValidationError({"idempotency_key": [
-            _("An Idempotency-Key has at most %(max)s characters.") % {"max": IDEMPOTENCY_KEY_MAX_LENGTH}]})
+    idempotency_key_check(idempotency_key)
     client = stripe_client()  # PaymentsNotConfigured before anything is written
 
     key = f"{organization.pk}:{idempotency_key}" if idempotency_key else None

@@ -195,3 +195,16 @@ def test_accepting_someone_elses_invitation_does_not_reveal_their_address(db, ap
     page = client.post(f"/invitations/{token}/", follow=True)
     assert b"cfo.private" not in page.content
     assert not tenant.organization.memberships.filter(user=stranger).exists()
+
+
+# --- Idempotency-Key length on bookings ----------------------------------------------------------------------
+
+def test_a_workload_idempotency_key_over_255_characters_is_a_400_and_books_nothing(customer, key_client):
+    from apps.booking.models import Workload
+    from tests.booking.test_workload_api import SLICE
+
+    response = key_client(customer, "member").post(f"/api/v1/organizations/{customer.organization.pk}/workloads/",
+                                                   SLICE, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["idempotency_key"] == ["An Idempotency-Key has at most 255 characters."]
+    assert not Workload.objects.exists()
