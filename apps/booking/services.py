@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from apps.audit.services import audit_record
+from apps.core.api.idempotency import idempotency_key_check
 from apps.core.reasons import Reason, reason_data
 from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
@@ -139,11 +140,7 @@ def workload_submit_idempotent(*, actor: Actor, organization: Organization, idem
                                payload: dict, **fields: Any) -> tuple[Workload, bool]:
     """``workload_submit`` once per Idempotency-Key: a retry with the same key and body returns the first
     workload (created=False); the same key with another body is refused, and so is a key too long to keep."""
-    limit = IdempotencyKey._meta.get_field("key").max_length
-    if idempotency_key and len(idempotency_key) > limit:
-        raise ValidationError({"idempotency_key": [_("An Idempotency-Key is at most %(n)d characters.")
-                                                   % {"n": limit}]})
-    if not idempotency_key:
+    if not idempotency_key_check(idempotency_key):
         return workload_submit(actor=actor, organization=organization, **fields), True
     digest = _request_hash(payload)
     try:

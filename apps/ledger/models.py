@@ -178,7 +178,8 @@ class Payment(models.Model):
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.CREATED)
     stripe_payment_intent_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     client_secret = models.CharField(max_length=200, blank=True, editable=False)
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    # "<organization id>:<the client's Idempotency-Key>" (up to 255 characters, checked before saving)
+    idempotency_key = models.CharField(max_length=300, unique=True)
     failure_message = models.CharField(_("why it failed"), max_length=500, blank=True)
     # Refunds reserved or done (wallet already debited); refunds from outside the portal that the wallet
     # could not cover are counted in unrecovered_fen for staff to follow up.

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from apps.audit.services import audit_record
+from apps.core.api.idempotency import idempotency_key_check
 from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
 
@@ -76,40 +77,46 @@ def top_up_create(*, actor: Actor, organization: Organization, amount_fen: int,
     if profile_get(organization=organization).mode == LedgerProfile.Mode.POSTPAID:
         raise ValidationError({"amount_fen": [_("This organization pays by invoice (postpaid); it has no wallet "
                                                 "to top up.")]})
+    idempotency_key_check(idempotency_key)
     client = stripe_client()  # PaymentsNotConfigured before anything is written
 
     key = f"{organization.pk}:{idempotency_key}" if idempotency_key else None
-    if key:
-        existing = Payment.objects.filter(idempotency_key=key).first()
-        if existing is not None:
-            if existing.amount_fen != amount_fen:
-                raise ValidationError({"idempotency_key": [
-                    _("This Idempotency-Key was used with a different amount.")]})
-            if existing.stripe_payment_intent_id:
-                return existing, False
     payment = Payment(organization=organization, created_by=actor.user, amount_fen=amount_fen)
     payment.idempotency_key = key or f"payment:{payment.pk}"
     try:
-        payment.save(force_insert=True)
+        with transaction.atomic():
+            payment.save(force_insert=True)
     except IntegrityError:
-        payment = Payment.objects.get(idempotency_key=key)  # a concurrent request with the same key
-    # Stripe is called outside any database transaction; its own idempotency key makes a retry of this
-    # call return the same PaymentIntent.
-    try:
-        intent = client.v1.payment_intents.create(
-            params={"amount": amount_fen, "currency": "cny", "payment_method_types": ["card"],
-                    "metadata": {"payment": str(payment.pk), "organization": str(organization.pk)}},
-            options={"idempotency_key": f"tidegrid-payment-{payment.pk}"})
-    except stripe.StripeError as exc:
-        Payment.objects.filter(pk=payment.pk, state=Payment.State.CREATED).update(
-            state=Payment.State.FAILED, failure_message=_stripe_message(exc)[:500])
+        payment = Payment.objects.get(idempotency_key=key)  # this key was used before, or is being used now
+    if payment.amount_fen != amount_fen:
+        raise ValidationError({"idempotency_key": [_("This Idempotency-Key was used with a different amount.")]})
+    # One PaymentIntent per Payment: the row stays locked while Stripe is asked, so concurrent requests
+    # with the same key wait here and then return the intent the first one created. Stripe's own
+    # idempotency key makes a retry of this call (after a crash) return the same PaymentIntent.
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.stripe_payment_intent_id:
+            return payment, False
+        try:
+            intent = client.v1.payment_intents.create(
+                params={"amount": amount_fen, "currency": "cny", "payment_method_types": ["card"],
+                        "metadata": {"payment": str(payment.pk), "organization": str(organization.pk)}},
+                options={"idempotency_key": f"tidegrid-payment-{payment.pk}"})
+        except stripe.StripeError as exc:
+            failure = exc
+            Payment.objects.filter(pk=payment.pk, state=Payment.State.CREATED).update(
+                state=Payment.State.FAILED, failure_message=_stripe_message(exc)[:500])
+        else:
+            failure = None
+            Payment.objects.filter(pk=payment.pk).update(
+                stripe_payment_intent_id=intent.id, client_secret=intent.client_secret,
+                state=Payment.State.CREATED, failure_message="")
+            audit_record(actor=actor, action="ledger.top_up_started", organization=organization, target=payment,
+                         details={"amount_fen": amount_fen, "payment_intent": intent.id})
+    if failure is not None:
         raise PaymentGatewayError(_("The card payment could not be started: %(reason)s")
-                                  % {"reason": _stripe_message(exc)}) from exc
-    Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=intent.id,
-                                                 client_secret=intent.client_secret)
+                                  % {"reason": _stripe_message(failure)}) from failure
     payment.refresh_from_db()
-    audit_record(actor=actor, action="ledger.top_up_started", organization=organization, target=payment,
-                 details={"amount_fen": amount_fen, "payment_intent": intent.id})
     return payment, True
 
 

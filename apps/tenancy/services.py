@@ -196,8 +196,9 @@ def invitation_accept(*, actor: Actor, token: str) -> Membership:
         invitation.save(update_fields=["state"])
         raise ValidationError({"token": [_("This invitation has expired: ask for a new one.")]})
     if invitation.email.lower() != actor.user.email.lower():
-        raise ValidationError({"token": [_("This invitation was sent to another e-mail address: sign in as %(email)s.")
-                                         % {"email": invitation.email}]})
+        # Not which address: whoever holds a forwarded or leaked link learns nothing about the invitee.
+        raise ValidationError({"token": [_("This invitation was sent to another e-mail address: sign in with "
+                                           "the address it was sent to.")]})
     membership, created = Membership.objects.get_or_create(
         organization=invitation.organization, user=actor.user, defaults={"role": invitation.role}
     )

@@ -187,7 +187,10 @@ def invitation_accept(request, token: str):
         request.session[SESSION_KEY] = str(membership.organization_id)
         messages.success(request, _("Welcome to %(name)s.") % {"name": membership.organization.name})
         return redirect("portal:dashboard")
-    return render(request, "tenancy/invitation_accept.html", {"invitation": invitation, "token": token})
+    # The invitee's address is shown only to its owner: a forwarded or leaked link reveals nothing.
+    for_me = invitation is not None and invitation.email.lower() == request.user.email.lower()
+    return render(request, "tenancy/invitation_accept.html", {"invitation": invitation, "token": token,
+                                                              "for_me": for_me})
 
 
 @login_required

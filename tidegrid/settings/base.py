@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.JsonBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -126,14 +127,22 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[TideGrid] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("TIDEGRID_HTTP_PROTOCOL", default="http")
+ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
-    # Failed logins: per IP and per account, so one attacker can't guess and one victim can't be locked out by all.
+    # Failed logins: per IP, and per account AND IP ("key" is e-mail + client address, apps/accounts/adapter.py),
+    # so one source can't keep guessing and no stranger can lock the owner out.
     "login_failed": env.str("TIDEGRID_LOGIN_FAILED_LIMIT", default="10/m/ip,5/5m/key"),
     "login": "30/m/ip",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
 }
+# Failures on one account from all sources slow its logins: after FREE failures in WINDOW, each check waits
+# BASE * 2^(failures - FREE) seconds, at most MAX (apps/accounts/adapter.py).
+TIDEGRID_LOGIN_DELAY_FREE_FAILURES = env.int("TIDEGRID_LOGIN_DELAY_FREE_FAILURES", default=5)
+TIDEGRID_LOGIN_DELAY_BASE_S = env.float("TIDEGRID_LOGIN_DELAY_BASE_S", default=0.5)
+TIDEGRID_LOGIN_DELAY_MAX_S = env.float("TIDEGRID_LOGIN_DELAY_MAX_S", default=4.0)
+TIDEGRID_LOGIN_DELAY_WINDOW_S = env.int("TIDEGRID_LOGIN_DELAY_WINDOW_S", default=900)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "TideGrid"
 
@@ -173,12 +182,24 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.api.parsers.JSONParser",  # size and nesting limits
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"user": "600/min", "anon": "60/min"},
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
+    "DEFAULT_THROTTLE_CLASSES": [  # atomic (Redis): parallel requests cannot pass more than the rate
+        "apps.core.api.throttling.UserRateThrottle",
+        "apps.core.api.throttling.AnonRateThrottle",
     ],
 }
+# Failed API-key attempts per client address and window; past them the address gets 429s.
+TIDEGRID_API_KEY_FAILURES_PER_SOURCE = env.int("TIDEGRID_API_KEY_FAILURES_PER_SOURCE", default=20)
+TIDEGRID_API_KEY_FAILURE_WINDOW_S = env.int("TIDEGRID_API_KEY_FAILURE_WINDOW_S", default=600)
+
+# Request bodies nested deeper than this are a 400 (apps/core/api/parsers.py).
+TIDEGRID_API_JSON_MAX_DEPTH = env.int("TIDEGRID_API_JSON_MAX_DEPTH", default=32)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "TideGrid API",
     "DESCRIPTION": "Compute scheduling platform: organizations, GPU capacity, bookings, billing and payments.",
@@ -201,6 +222,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKeyAuth": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.error_responses",  # every operation documents the API's error body
+    ],
     # Several models have a "kind" or "state" field with their own choices: name each enum explicitly.
     "ENUM_NAME_OVERRIDES": {
         "OrganizationKindEnum": "apps.tenancy.models.Organization.Kind",

@@ -12,9 +12,13 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 CACHES["default"]["KEY_PREFIX"] = f"tidegrid-test-{os.getpid()}"  # noqa: F405
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []  # noqa: F405
+# The throttles stay installed (DRF binds them to the views at import) but have no rates: tests that check
+# the limits set REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] with the settings fixture.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {}  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 STATIC_ROOT = None
 # Test customers start with empty wallets: the funds runway is checked by the tests that turn it on
 # (tests/security/test_booking_attacks.py, tests/billing/test_funds_runway.py).
 TIDEGRID_FUNDS_RUNWAY_MINUTES = 0
+TIDEGRID_LOGIN_DELAY_BASE_S = 0.05  # the progressive login delay, kept short for the suite
+TIDEGRID_LOGIN_DELAY_MAX_S = 0.2

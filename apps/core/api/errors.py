@@ -9,12 +9,15 @@ rest). Django ValidationErrors raised by services become 400s here, so services 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from .parsers import RequestTooLarge
 
 
 def _as_field_dict(detail) -> dict:
@@ -42,6 +45,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound(_("Not found."))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
 
     response = exception_handler(exc, context)
     if response is None:

@@ -1,6 +1,8 @@
 """The agent API. Agents are machines, not users: they authenticate with a bootstrap token (enroll) or
 their node credential (heartbeat), and every answer uses the API's error format."""
 
+import math
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
@@ -38,7 +40,7 @@ class EnrollView(AgentAPIView):
         data = dict(serializer.validated_data)
         # Token guesses are counted per source address before the token is checked (a valid one gives its
         # count back), so parallel guesses cannot get more tries than the limit.
-        key = f"agent-enroll-fail:{client_ip(request)}"
+        key = ("agent-enroll-fail", client_ip(request))
         if not _attempt_reserve(key):
             return _throttled(error_response)
         try:
@@ -65,7 +67,7 @@ def heartbeat(request):
     """``POST /api/agent/v1/heartbeat`` — the platform's hottest endpoint (every node, every few seconds),
     so it is a plain Django view: the typed protocol (agents/protocol.py) parses the raw body, the
     credential check is cached, and no DRF machinery runs. Errors keep the API's error format."""
-    key = f"agent-auth-fail:{client_ip(request)}"
+    key = ("agent-auth-fail", client_ip(request))
     if not _attempt_reserve(key):
         return _throttled(_json_error)
     scheme, _sep, credential = request.headers.get("Authorization", "").partition(" ")
@@ -75,7 +77,8 @@ def heartbeat(request):
                            "Unknown or revoked node credential: send 'Authorization: Node <credential>' "
                            "or re-enroll the node.")
     _attempt_give_back(key)
-    hit = rate_limit_hit(key=f"agent-node:{node.id}", limit=settings.TIDEGRID_AGENT_RATE_PER_MIN, window_s=60)
+    hit = rate_limit_hit(scope="agent-node", ident=str(node.id), limit=settings.TIDEGRID_AGENT_RATE_PER_MIN,
+                         window_s=60)
     if not hit.allowed:
         return _throttled(_json_error, hit.retry_after_s)
     report, errors = heartbeat_parse(request.body)
@@ -90,17 +93,19 @@ def heartbeat(request):
         return _json_error(400, "validation_error", "The report is not valid.", fields=error.message_dict)
 
 
-def _attempt_reserve(key: str) -> bool:
-    return rate_limit_hit(key=key, limit=settings.TIDEGRID_AGENT_AUTH_FAILURES_PER_IP,
+def _attempt_reserve(key: tuple[str, str]) -> bool:
+    scope, ident = key
+    return rate_limit_hit(scope=scope, ident=ident, limit=settings.TIDEGRID_AGENT_AUTH_FAILURES_PER_IP,
                           window_s=settings.TIDEGRID_AGENT_AUTH_FAILURE_WINDOW_S).allowed
 
 
-def _attempt_give_back(key: str) -> None:
-    rate_limit_give_back(key=key, window_s=settings.TIDEGRID_AGENT_AUTH_FAILURE_WINDOW_S)
+def _attempt_give_back(key: tuple[str, str]) -> None:
+    scope, ident = key
+    rate_limit_give_back(scope=scope, ident=ident)
 
 
-def _throttled(respond, retry_after_s: int | None = None):
-    retry_after_s = retry_after_s or settings.TIDEGRID_AGENT_AUTH_FAILURE_WINDOW_S
+def _throttled(respond, retry_after_s: float | None = None):
+    retry_after_s = math.ceil(retry_after_s) if retry_after_s else settings.TIDEGRID_AGENT_AUTH_FAILURE_WINDOW_S
     message = _("Too many requests from this node or address; retry later.")
     if respond is _json_error:
         response = _json_error(429, "throttled", message)
