@@ -88,7 +88,7 @@ def test_a_new_providers_capacity_is_sold_only_after_staff_approve_it(browser: B
     _submit(page)
     expect(page.locator("h1")).to_contain_text("Zhangjiang-1")
     page.get_by_role("button", name="Create enrollment token").click()
-    token = re.search(r"--token (\S+)", page.locator("#enroll-command").inner_text()).group(1)
+    token = re.search(r"echo '(\S+)' > tidegrid-token", page.locator("#enroll-command").inner_text()).group(1)
 
     # A real agent enrolls the node with four simulated T4s; it reports, it is schedulable...
     fleet.start("newcomer-t4-01", token, models="Tesla T4:4", interval=0.5)
