@@ -19,6 +19,7 @@ from apps.tenancy.models import Organization
 from .images import Image, image_get
 from .lifecycle import FINAL
 from .models import OrganizationQuota, Workload, WorkloadEvent
+from .rules import PRIORITY_BANDS
 
 
 @dataclass(frozen=True)
@@ -126,10 +127,34 @@ def waits_for_window(workload: Workload, *, now: datetime | None = None) -> bool
 
 
 def placement_queue(*, now: datetime | None = None) -> QuerySet[Workload]:
-    """Pending workloads the placer considers now (a reservation waits for its window), in its order."""
+    """Pending workloads the placer considers now (a reservation waits for its window); unordered — the
+    order is :func:`placement_order`'s."""
     return (Workload.objects.filter(state=Workload.State.PENDING)
-            .exclude(billing_mode=Workload.BillingMode.RESERVED, window_start__gt=now or timezone.now())
-            .order_by("-priority", "created_at", "id"))
+            .exclude(billing_mode=Workload.BillingMode.RESERVED, window_start__gt=now or timezone.now()))
+
+
+def placement_order(*, region_id, limit: int | None = None, now: datetime | None = None) -> list:
+    """The ids of a region's queue in the order the placer takes them.
+
+    Bands first (reserved, then on-demand, then spot: ``rules.PRIORITY_BANDS``). Inside a band, arrival
+    decides whose turn it is: an organization's pending workloads hold the turns of their booking times.
+    The customer's own priority only decides which of *its* workloads takes each of its turns, so a high
+    priority reorders an organization's own queue and never jumps another organization's work.
+    """
+    rows = (placement_queue(now=now).filter(preferred_region_id=region_id)
+            .values_list("id", "organization_id", "billing_mode", "priority", "created_at"))
+    by_owner: dict[tuple, list] = {}
+    for row in rows:
+        band = PRIORITY_BANDS[row[2]].base if row[2] in PRIORITY_BANDS else row[3]
+        by_owner.setdefault((band, row[1]), []).append(row)
+    keyed = []
+    for (band, _organization), items in by_owner.items():
+        turns = sorted((created_at, str(pk)) for pk, _o, _m, _p, created_at in items)
+        takers = sorted(items, key=lambda row: (-row[3], row[4], str(row[0])))
+        keyed.extend(((-band, *turn), taker[0]) for turn, taker in zip(turns, takers, strict=True))
+    keyed.sort()
+    order = [pk for _key, pk in keyed]
+    return order[:limit] if limit is not None else order
 
 
 def image_vendors(workload: Workload) -> tuple[str, ...] | None:
@@ -139,15 +164,12 @@ def image_vendors(workload: Workload) -> tuple[str, ...] | None:
 
 
 def queue_position(*, workload: Workload) -> int | None:
-    """Its place among its region's pending workloads in placement order (priority desc, then oldest
-    first); None when it is not waiting to be placed."""
+    """Its place among its region's pending workloads in placement order (1 = next); None when it is
+    not waiting to be placed."""
     if workload.state != Workload.State.PENDING or waits_for_window(workload):
         return None
-    ahead = placement_queue().filter(preferred_region_id=workload.preferred_region_id).filter(
-        Q(priority__gt=workload.priority)
-        | Q(priority=workload.priority, created_at__lt=workload.created_at)
-        | Q(priority=workload.priority, created_at=workload.created_at, pk__lt=workload.pk)).count()
-    return ahead + 1
+    order = placement_order(region_id=workload.preferred_region_id)
+    return order.index(workload.pk) + 1 if workload.pk in order else None
 
 
 # --- quotas ----------------------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from django.utils.translation import gettext_noop
 
 from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
-from apps.booking.selectors import image_vendors, placement_queue
+from apps.booking.selectors import image_vendors, placement_order, placement_queue
 from apps.booking.signals import START, workload_admission
-from apps.catalog.models import Cluster, Device, Node, RegionLatency
+from apps.catalog.models import Cluster, Device, Node, Region, RegionLatency
 from apps.catalog.selectors import nodes_on_sale
 from apps.core.reasons import Reason
 from apps.scheduling.models import Assignment
@@ -131,7 +131,7 @@ def _vendors(workload: Workload) -> tuple[str, ...] | None:
 
 
 def place_pending(*, region_code: str, policy: str = DEFAULT_POLICY, batch: int = 200, lock: bool = True) -> dict:
-    """Place the region's pending workloads, highest priority and oldest first. Idempotent.
+    """Place the region's pending workloads in queue order (booking.selectors.placement_order). Idempotent.
 
     ``lock=False`` skips the region lock; only tests use it, to prove the database guards alone keep
     concurrent placers from overselling.
@@ -141,9 +141,12 @@ def place_pending(*, region_code: str, policy: str = DEFAULT_POLICY, batch: int 
         if lock:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [region_lock_key(region_code)])
-        # placement_queue: a reservation is not placed before its window opens.
-        pending = list(placement_queue().select_for_update(skip_locked=True).select_related("preferred_region")
-                       .filter(preferred_region__code=region_code)[:batch])
+        # placement_order: bands, then turns by arrival (a reservation is not placed before its window).
+        region = Region.objects.filter(code=region_code).first()
+        order = placement_order(region_id=region.pk, limit=batch) if region else []
+        rank = {pk: index for index, pk in enumerate(order)}
+        pending = sorted(placement_queue().select_for_update(skip_locked=True).select_related("preferred_region")
+                         .filter(pk__in=order), key=lambda workload: rank[workload.pk])
         if not pending:
             return {"placed": 0, "unschedulable": 0, "conflicts": 0}
         snapshot = fleet_snapshot()

@@ -8,6 +8,7 @@ from apps.scheduling.models import Allocation, Assignment
 from apps.scheduling.services import place_pending
 from apps.tenancy.models import Role
 from tests.booking.workload_helpers import INSTANCE, SLICE, workloads_url
+from tests.conftest import make_tenant
 from tests.scheduling.conftest import enroll_node
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +91,20 @@ def test_queue_position_follows_priority_then_age_within_a_region(customer, key_
     client.post(workloads_url(customer, f"{ids[2]}/stop/"))
     assert client.get(workloads_url(customer, f"{ids[2]}/")).json()["queue_position"] is None
     assert client.get(workloads_url(customer, f"{ids[3]}/")).json()["queue_position"] == 3
+
+
+def test_a_customer_priority_reorders_its_own_work_and_never_jumps_another_organization(customer, key_client):
+    """A books a0, B books b0, then A books a1 with top priority: a1 takes A's first turn, B keeps its
+    place, A's first booking waits for A's later turn."""
+    rival = make_tenant(kind="customer", name="Rival Robotics")
+    a, b = key_client(customer), key_client(rival)
+    a0 = a.post(workloads_url(customer), {**SLICE, "name": "a0"}, format="json").json()["id"]
+    b0 = b.post(workloads_url(rival), {**SLICE, "name": "b0"}, format="json").json()["id"]
+    a1 = a.post(workloads_url(customer), {**SLICE, "name": "a1", "priority": 100}, format="json").json()["id"]
+
+    assert a.get(workloads_url(customer, f"{a1}/")).json()["queue_position"] == 1
+    assert b.get(workloads_url(rival, f"{b0}/")).json()["queue_position"] == 2
+    assert a.get(workloads_url(customer, f"{a0}/")).json()["queue_position"] == 3
 
 
 def test_listing_filters_by_state_and_refuses_an_unknown_one(customer, key_client):
