@@ -62,7 +62,6 @@ def test_government_demo_has_a_jurisdiction():
 
 def test_loading_the_demo_fleet_twice_reuses_its_enrollment_tokens(tmp_path):
     from apps.portal.demo import DEMO_FLEET, demo_fleet_tokens
-
     from apps.telemetry.models import BootstrapToken
 
     demo_world_load()
@@ -77,7 +76,6 @@ def test_loading_the_demo_fleet_twice_reuses_its_enrollment_tokens(tmp_path):
 
 def test_an_expiring_demo_token_is_replaced_and_revoked(tmp_path):
     from apps.portal.demo import DEMO_FLEET, demo_fleet_tokens
-
     from apps.telemetry.models import BootstrapToken
 
     demo_world_load()
@@ -105,10 +103,9 @@ def _process_tree(pid: int) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_make_run_fleet_keeps_tokens_and_credentials_off_every_command_line(live_server, tmp_path, monkeypatch):
-    from apps.portal.demo import DEMO_FLEET
-
     from apps.catalog.models import Node
     from apps.catalog.reference import reference_data_sync
+    from apps.portal.demo import DEMO_FLEET
     from tests.agents.live import wait_for
     from tidegrid.demofleet import start_fleet
 

@@ -53,10 +53,9 @@ def test_the_readme_booking_runs_on_the_demo_fleet_as_written(live_server, tmp_p
     import json
     import urllib.request
 
-    from apps.portal.demo import demo_fleet_tokens, demo_world_load
-
     from apps.billing.seed import price_book_seed
     from apps.catalog.reference import reference_data_sync
+    from apps.portal.demo import demo_fleet_tokens, demo_world_load
     from apps.scheduling.services import place_pending
     from apps.tenancy.access import Actor
     from apps.tenancy.models import Organization, Role
