@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from apps.booking.models import Workload
 from apps.booking.rules import PRIORITY_BANDS
-from apps.booking.selectors import placement_queue
+from apps.booking.selectors import placement_order
 from apps.catalog.models import Region
 from apps.tenancy.models import Role
 
@@ -54,7 +54,9 @@ def test_a_customer_priority_orders_work_inside_its_band_only(customer, key_clie
                                  ("od-high", "on_demand", 50)]:
         assert client.post(url, {**API, "name": name, "billing_mode": mode, "priority": priority},
                            format="json").status_code == 201
-    assert [w.name for w in placement_queue()] == ["od-high", "od-low", "spot-top", "spot-low"]
+    order = placement_order(region_id=Workload.objects.first().preferred_region_id)
+    names = dict(Workload.objects.values_list("id", "name"))
+    assert [names[pk] for pk in order] == ["od-high", "od-low", "spot-top", "spot-low"]
     rows = {w.name: w for w in Workload.objects.all()}
     assert rows["spot-top"].priority == PRIORITY_BANDS["spot"].top < rows["od-low"].priority
     assert all(rows[n].preemptible for n in ("spot-top", "spot-low"))
