@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.scheduling",
     "apps.billing",
     "apps.ledger",
+    "apps.vouchers",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +147,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / ".data" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = BASE_DIR / ".data" / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -1,0 +1,188 @@
+"""The vouchers' part of every charge (the ledger's funding planner) and of every charge reversal.
+
+For a charge of a usage record, inside the charge's transaction:
+
+1. **Which grant.** A record is funded by one grant at most (``UsageSubsidy``, unique per record: no
+   stacking). The first charge of a record binds it to the grant, among the organization's active grants
+   whose programme is open and which accept this usage, that pays the **highest rate** at the record's
+   first payable second; ties go to the programme that **ends first** (use it before it lapses), then to
+   the **older grant**. A record keeps its grant; when the grant runs dry the rest of the record is
+   co-paid, and the next record (next month, next run) chooses again.
+2. **Locks, one order for everyone:** the programme row, then the grant row (``SELECT … FOR UPDATE``),
+   then the ledger accounts in id order (``transaction_post``). Every charge of a programme serializes on
+   its row, so the budget, the grant and the annual counter are read and spent by one charge at a time.
+3. **How much:** ``subsidy.entitlement`` of the record's exact subsidy (its seconds split at every taper
+   step), limited by the grant's balance, the annual cap and the budget (``subsidy.share_limit``).
+4. **Lines:** the grant's ``voucher_credit`` −share, the programme's ``program_budget`` −share and its
+   ``voucher_issued`` +share (the counter-entry of the grants it issued): the debit side of the charge
+   is the share plus the wallet's co-pay, so share + co-pay = charge and the transaction balances.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import F
+
+from apps.billing import pricing
+from apps.billing.models import UsageRecord
+from apps.ledger.services import FundingPlan, account_get_or_create
+from apps.tenancy.models import Organization
+
+from . import selectors, subsidy
+from .models import Grant, Program, UsageSubsidy, YearUse
+from .selectors import BUDGET_KIND, GRANT_KIND, ISSUED_KIND, Refusal
+
+__all__ = ["BUDGET_KIND", "GRANT_KIND", "voucher_funding", "voucher_reversal"]
+
+
+def _hardware(record: UsageRecord) -> str:
+    return subsidy.hardware_class(record.accelerator_model.vendor if record.accelerator_model else "")
+
+
+def _cost_of(record: UsageRecord):
+    windows = record.region.off_peak_hours or []
+    timezone_name = record.region.timezone or settings.TIME_ZONE
+
+    def cost(start: datetime, end: datetime) -> Decimal:
+        total = int((end - start).total_seconds())
+        off_peak = pricing.off_peak_seconds(start=start, end=end, windows=windows, timezone_name=timezone_name)
+        if record.off_peak_hourly == record.hourly:
+            off_peak = 0
+        return pricing.cost_fen(hourly=record.hourly, off_peak_hourly=record.off_peak_hourly,
+                                peak_seconds=total - off_peak, off_peak_seconds=off_peak)
+
+    return cost
+
+
+def _segments(*, grant: Grant, versions, record: UsageRecord) -> list[subsidy.Segment]:
+    return subsidy.rate_segments(
+        schedules=selectors.schedules(versions), start=record.started_at, end=record.accrued_through,
+        grant_start=grant.starts_on, hardware=_hardware(record), size=record.organization.size_class,
+        zone=selectors.zone(), pays_from=selectors.grant_pays_from(grant),
+        pays_until=selectors.program_pays_window(grant.program)[1])
+
+
+def grant_refusal(*, grant: Grant, record: UsageRecord, provider: Organization | None,
+                  versions=None) -> Refusal | None:
+    """Why this grant cannot fund this record (None: it can)."""
+    program = grant.program
+    start = max(record.started_at, selectors.grant_pays_from(grant))
+    refusal = selectors.program_refusal(program, min(start, record.accrued_through))
+    if refusal:
+        return refusal
+    versions = versions if versions is not None else selectors.published_versions(program)
+    version = selectors.version_at(versions, start)
+    if version is None:
+        return selectors._refuse("no_rules", "No rules of the programme are in force yet.")
+    return (selectors.organization_refusal(program=program, version=version, organization=record.organization)
+            or selectors.usage_refusal(program=program, version=version, region_id=record.region_id,
+                                       vendor=record.accelerator_model.vendor if record.accelerator_model else "",
+                                       accelerator_model_id=record.accelerator_model_id,
+                                       billing_mode=record.billing_mode)
+            or selectors.related_party(customer=record.organization, provider=provider))
+
+
+def grant_choose(*, record: UsageRecord, provider: Organization | None) -> tuple[Grant | None, list[dict]]:
+    """The grant that funds a record (the choosing rule above) and, for each grant that cannot, why."""
+    candidates, refusals = [], []
+    grants = (Grant.objects.filter(organization=record.organization, state=Grant.State.ACTIVE)
+              .select_related("program", "program__organization").order_by("created_at", "id"))
+    for grant in grants:
+        versions = selectors.published_versions(grant.program)
+        refusal = grant_refusal(grant=grant, record=record, provider=provider, versions=versions)
+        if refusal is None:
+            segments = _segments(grant=grant, versions=versions, record=record)
+            paying = [segment.rate_bp for segment in segments if segment.rate_bp]
+            if paying:
+                candidates.append((-paying[0], grant.program.valid_until, grant.created_at, str(grant.pk), grant))
+                continue
+            refusal = selectors._refuse("no_rate", "The programme pays nothing for these seconds.")
+        refusals.append({"grant": str(grant.pk), "program": str(grant.program_id), **refusal.as_dict()})
+    if not candidates:
+        return None, refusals
+    return min(candidates)[-1], refusals
+
+
+def voucher_funding(*, organization: Organization, amount_fen: int, provider_organization: Organization | None,
+                    details: dict) -> FundingPlan | None:
+    """The ledger's funding planner: the voucher share of a usage charge (module docstring)."""
+    record_id = details.get("usage_record")
+    if not record_id or organization.kind != Organization.Kind.CUSTOMER:
+        return None
+    use = UsageSubsidy.objects.select_for_update().filter(usage_record_id=record_id).first()
+    if use is None and not Grant.objects.filter(organization=organization, state=Grant.State.ACTIVE).exists():
+        return None  # the common case: no vouchers at all, one cheap query
+    record = (UsageRecord.objects.select_related("region", "accelerator_model", "organization")
+              .get(pk=record_id))
+    if use is None or use.grant_id is None:
+        grant, refusals = grant_choose(record=record, provider=provider_organization)
+        if grant is None:
+            reason = refusals[0]["message"] if refusals else ""
+            UsageSubsidy.objects.update_or_create(usage_record=record, defaults={"reason": reason[:300]})
+            return FundingPlan(details={"voucher": {"share_fen": 0, "refused": refusals}})
+        use, _created = UsageSubsidy.objects.update_or_create(usage_record=record,
+                                                              defaults={"grant": grant, "reason": ""})
+
+    # Locks in the one order: programme, then grant. Re-read both under the lock.
+    program = Program.objects.select_for_update().select_related("organization").get(pk=use.grant.program_id)
+    grant = Grant.objects.select_for_update().get(pk=use.grant_id)
+    grant.program = program
+    note = {"program": str(program.pk), "grant": str(grant.pk)}
+    if grant.state != Grant.State.ACTIVE:
+        return FundingPlan(details={"voucher": {**note, "share_fen": 0, "refused": [
+            selectors._refuse("revoked", "The grant was revoked.").as_dict()]}})
+    versions = selectors.published_versions(program)
+    refusal = selectors.program_refusal(program, min(max(record.started_at, selectors.grant_pays_from(grant)),
+                                                     record.accrued_through))
+    version = selectors.version_at(versions, max(record.started_at, selectors.grant_pays_from(grant)))
+    if refusal is None and version is None:
+        refusal = selectors._refuse("no_rules", "No rules of the programme are in force yet.")
+    if refusal is not None:
+        return FundingPlan(details={"voucher": {**note, "share_fen": 0, "refused": [refusal.as_dict()]}})
+
+    segments = _segments(grant=grant, versions=versions, record=record)
+    exact = subsidy.subsidy_exact(segments, _cost_of(record))
+    wanted = subsidy.entitlement(exact=exact, cost_target=pricing.round_fen(record.cost_fen),
+                                 charged_after=record.charged_fen + amount_fen, already_paid=use.share_fen)
+    year = selectors.local_date(record.started_at).year
+    cap = version.annual_cap_fen
+    cap_left = None if cap is None else cap - selectors.year_used(program=program, organization=organization,
+                                                                  year=year)
+    limited = subsidy.share_limit(wanted=wanted, charge=amount_fen, grant_balance=selectors.grant_balance(grant),
+                                  annual_cap_left=cap_left, budget_left=selectors.budget_left(program))
+    share = limited.share_fen
+    note.update({"rule_version": version.number, "year": year, "exact_fen": str(exact), "wanted_fen": wanted,
+                 "share_fen": share, "limited_by": limited.limited_by, "limits": limited.limits,
+                 "segments": [{"from": s.start.isoformat(), "to": s.end.isoformat(), "rate_bp": s.rate_bp}
+                              for s in segments]})
+    UsageSubsidy.objects.filter(pk=use.pk).update(exact_fen=exact, last_limited_by=limited.limited_by,
+                                                  share_fen=F("share_fen") + share)
+    if not share:
+        return FundingPlan(details={"voucher": note})
+    year_use, _created = YearUse.objects.get_or_create(program=program, organization=organization, year=year)
+    YearUse.objects.filter(pk=year_use.pk).update(used_fen=F("used_fen") + share)
+    lines = [
+        (account_get_or_create(organization=organization, kind=GRANT_KIND, reference=grant.reference), -share),
+        (account_get_or_create(organization=program.organization, kind=BUDGET_KIND, reference=program.reference),
+         -share),
+        (account_get_or_create(organization=program.organization, kind=ISSUED_KIND, reference=program.reference),
+         share),
+    ]
+    return FundingPlan(lines=lines, covered_fen=share, details={"voucher": note})
+
+
+def voucher_reversal(*, charge, reversal) -> None:
+    """A reversed charge gives its voucher share back: the ledger lines came back with the negated
+    charge; here the annual counter and the record's paid share follow."""
+    note = (charge.details or {}).get("voucher") or {}
+    share = int(note.get("share_fen") or 0)
+    if not share:
+        return
+    YearUse.objects.filter(program_id=note["program"], organization_id=charge.organization_id,
+                           year=note["year"]).update(used_fen=F("used_fen") - share)
+    record_id = (charge.details or {}).get("usage_record")
+    if record_id:
+        UsageSubsidy.objects.filter(usage_record_id=record_id).update(share_fen=F("share_fen") - share)
