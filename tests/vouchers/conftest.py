@@ -107,8 +107,9 @@ def clone_record(template: UsageRecord, *, start: datetime, seconds: int, fen_pe
         region_id=template.region_id, accelerator_model_id=template.accelerator_model_id,
         billing_mode=template.billing_mode, gpu_count=1, price_book_id=template.price_book_id, card_fraction=1,
         list_hourly=hourly, hourly=hourly, off_peak_hourly=hourly, provider_hourly=hourly * Decimal("0.85"),
-        provider_off_peak_hourly=hourly * Decimal("0.85"), started_at=start, ended_at=start + timedelta(seconds=seconds),
-        accrued_through=start + timedelta(seconds=seconds), end_reason="stopped", peak_seconds=seconds,
+        provider_off_peak_hourly=hourly * Decimal("0.85"), started_at=start,
+        ended_at=start + timedelta(seconds=seconds), accrued_through=start + timedelta(seconds=seconds),
+        end_reason="stopped", peak_seconds=seconds,
         cost_fen=cost, provider_fen=cost * Decimal("0.85"))
 
 
