@@ -204,3 +204,62 @@ def grant_status(grant: Grant, *, hardware: str = subsidy.IMPORTED, now: datetim
                                                              year=local_date(now).year))
     return GrantStatus(grant, rate, upcoming[0] if upcoming else None, upcoming[1] if upcoming else None,
                        grant_balance(grant), cap, left)
+
+
+@dataclass(frozen=True)
+class BurnDown:
+    budget_fen: int
+    granted_fen: int
+    spent_fen: int
+    left_fen: int
+    spent_last_7_days_fen: int
+    runs_out_on: date | None  # at the last 7 days' pace; None when nothing was spent
+
+
+def burn_down(program: Program, *, now: datetime | None = None) -> BurnDown:
+    """The programme's budget, what was granted and spent, and when the budget runs out at the pace of
+    the last seven days (the taper lowers the pace later; this is the honest upper bound on speed)."""
+    from django.db.models import Sum
+
+    from apps.ledger.models import Entry
+
+    now = now or timezone.now()
+    left = budget_left(program)
+    spent = program.budget_fen - left if program.state != Program.State.DRAFT else 0
+    granted = program.grants.aggregate(total=Sum("amount_fen"))["total"] or 0
+    recent = -(Entry.objects.filter(account__organization_id=program.organization_id, account__kind=BUDGET_KIND,
+                                    account__reference=program.reference, amount_fen__lt=0,
+                                    transaction__created_at__gte=now - timedelta(days=7))
+               .aggregate(total=Sum("amount_fen"))["total"] or 0)
+    runs_out = None
+    if recent > 0 and left > 0:
+        runs_out = local_date(now) + timedelta(days=-(-left * 7 // recent))
+    return BurnDown(program.budget_fen, granted, spent, left if program.state != Program.State.DRAFT else
+                    program.budget_fen, recent, runs_out)
+
+
+def programs_of(organization: Organization) -> QuerySet[Program]:
+    return Program.objects.filter(organization=organization).select_related("organization")
+
+
+def open_programs() -> QuerySet[Program]:
+    return (Program.objects.filter(state=Program.State.OPEN, killed_at__isnull=True)
+            .select_related("organization").prefetch_related("organization__jurisdiction"))
+
+
+def applications_for(organization: Organization):
+    """A government organization sees the applications to its programmes; a customer its own."""
+    from .models import Application
+
+    queryset = Application.objects.select_related("program", "program__organization", "organization")
+    if organization.kind == Organization.Kind.GOVERNMENT:
+        return queryset.filter(program__organization=organization)
+    return queryset.filter(organization=organization)
+
+
+def voucher_charges(organization: Organization, limit: int = 50) -> list:
+    """The customer's recent charges with their voucher line (share, co-pay, why)."""
+    from apps.ledger.models import LedgerTransaction
+
+    return list(LedgerTransaction.objects.filter(organization=organization, kind=LedgerTransaction.Kind.CHARGE,
+                                                 details__has_key="voucher").order_by("-created_at")[:limit])

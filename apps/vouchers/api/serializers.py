@@ -1,0 +1,154 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from apps.catalog.models import AcceleratorModel, Region
+
+from ..models import Application, Grant, HardwareClass, Program, RuleVersion, TaperStep
+
+
+class TaperStepSerializer(serializers.ModelSerializer):
+    hardware_class = serializers.ChoiceField(choices=HardwareClass.choices, required=False, allow_blank=True,
+                                             default="")
+    size_class = serializers.ChoiceField(choices=[("startup", "startup"), ("sme", "sme"), ("large", "large")],
+                                         required=False, allow_blank=True, default="")
+    rate_bp = serializers.IntegerField(min_value=0, max_value=10_000,
+                                       help_text=_("basis points of eligible usage the voucher pays (5000 = 50 %)"))
+    starts_after_months = serializers.IntegerField(min_value=0, max_value=600, required=False, allow_null=True,
+                                                   default=None)
+    starts_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    class Meta:
+        model = TaperStep
+        fields = ["rate_bp", "starts_on", "starts_after_months", "hardware_class", "size_class"]
+
+
+class RuleVersionSerializer(serializers.ModelSerializer):
+    steps = TaperStepSerializer(many=True)
+    compute_regions = serializers.SlugRelatedField(slug_field="code", many=True, queryset=Region.objects.all(),
+                                                   required=False)
+    accelerator_models = serializers.SlugRelatedField(slug_field="code", many=True, required=False,
+                                                      queryset=AcceleratorModel.objects.all())
+    industries = serializers.ListField(child=serializers.CharField(max_length=20), required=False, max_length=20)
+    size_classes = serializers.ListField(child=serializers.CharField(max_length=10), required=False, max_length=5)
+    vendors = serializers.ListField(child=serializers.CharField(max_length=20), required=False, max_length=10)
+    billing_modes = serializers.ListField(child=serializers.CharField(max_length=12), required=False, max_length=3)
+    annual_cap_fen = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    grant_cap_fen = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+
+    class Meta:
+        model = RuleVersion
+        fields = ["number", "effective_from", "published_at", "taper_basis", "steps", "annual_cap_fen",
+                  "grant_cap_fen", "industries", "size_classes", "compute_regions", "vendors", "accelerator_models",
+                  "billing_modes"]
+        read_only_fields = ["number", "published_at"]
+
+
+class BurnDownSerializer(serializers.Serializer):
+    budget_fen = serializers.IntegerField()
+    granted_fen = serializers.IntegerField()
+    spent_fen = serializers.IntegerField()
+    left_fen = serializers.IntegerField()
+    spent_last_7_days_fen = serializers.IntegerField()
+    runs_out_on = serializers.DateField(allow_null=True)
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    organization = serializers.UUIDField(source="organization_id", read_only=True)
+    budget_fen = serializers.IntegerField(min_value=1, max_value=10**15)
+
+    class Meta:
+        model = Program
+        fields = ["id", "organization", "name", "name_zh", "budget_fen", "valid_from", "valid_until", "state",
+                  "redemption_mode", "killed_at", "kill_reason", "created_at"]
+        read_only_fields = ["id", "organization", "state", "killed_at", "kill_reason", "created_at"]
+
+
+class ProgramDetailSerializer(ProgramSerializer):
+    versions = RuleVersionSerializer(many=True, read_only=True)
+    burn_down = serializers.SerializerMethodField()
+
+    class Meta(ProgramSerializer.Meta):
+        fields = [*ProgramSerializer.Meta.fields, "versions", "burn_down"]
+        read_only_fields = fields
+
+    def get_burn_down(self, program) -> BurnDownSerializer:
+        from ..selectors import burn_down
+
+        return BurnDownSerializer(burn_down(program)).data
+
+
+class TransitionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["open", "pause", "close", "kill"])
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.all())
+    organization = serializers.UUIDField(source="organization_id", read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    requested_fen = serializers.IntegerField(min_value=1, max_value=10**15)
+    attachment = serializers.FileField(required=False, allow_null=True, write_only=True)
+    has_attachment = serializers.SerializerMethodField()
+    grant = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Application
+        fields = ["id", "program", "organization", "organization_name", "description", "requested_fen",
+                  "attachment", "has_attachment", "state", "decision_reason", "decided_at", "created_at", "grant"]
+        read_only_fields = ["id", "state", "decision_reason", "decided_at", "created_at"]
+
+    def get_has_attachment(self, application) -> bool:
+        return bool(application.attachment)
+
+    def get_grant(self, application) -> str | None:
+        grant = Grant.objects.filter(application=application).values_list("pk", flat=True).first()
+        return str(grant) if grant else None
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "request_info", "reject"])
+    reason = serializers.CharField(max_length=2000)
+    amount_fen = serializers.IntegerField(min_value=1, max_value=10**15, required=False)
+    starts_on = serializers.DateField(required=False)
+
+
+class GrantSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="grant.pk")
+    program = serializers.UUIDField(source="grant.program_id")
+    program_name = serializers.CharField(source="grant.program.name")
+    program_name_zh = serializers.CharField(source="grant.program.name_zh")
+    amount_fen = serializers.IntegerField(source="grant.amount_fen")
+    starts_on = serializers.DateField(source="grant.starts_on")
+    state = serializers.CharField(source="grant.state")
+    rate_bp = serializers.IntegerField(help_text=_("today's rate on imported chips"))
+    next_step_at = serializers.DateTimeField(allow_null=True)
+    next_rate_bp = serializers.IntegerField(allow_null=True)
+    balance_fen = serializers.IntegerField()
+    annual_cap_fen = serializers.IntegerField(allow_null=True)
+    annual_left_fen = serializers.IntegerField(allow_null=True)
+
+
+class VoucherLineSerializer(serializers.Serializer):
+    transaction = serializers.UUIDField(source="pk")
+    created_at = serializers.DateTimeField()
+    memo = serializers.CharField()
+    amount_fen = serializers.SerializerMethodField()
+    voucher_fen = serializers.SerializerMethodField()
+    copay_fen = serializers.SerializerMethodField()
+    limited_by = serializers.SerializerMethodField()
+    refused = serializers.SerializerMethodField()
+
+    def get_amount_fen(self, txn) -> int:
+        return txn.details.get("amount_fen", 0)
+
+    def get_voucher_fen(self, txn) -> int:
+        return txn.details.get("voucher", {}).get("share_fen", 0)
+
+    def get_copay_fen(self, txn) -> int:
+        return txn.details.get("copay_fen", 0)
+
+    def get_limited_by(self, txn) -> str:
+        return txn.details.get("voucher", {}).get("limited_by", "")
+
+    def get_refused(self, txn) -> list[str]:
+        return [item.get("message", "") for item in txn.details.get("voucher", {}).get("refused", [])]

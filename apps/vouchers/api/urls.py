@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+
+ORG = "organizations/<uuid:organization_id>/"
+
+urlpatterns = [
+    path(f"{ORG}voucher-programs/", views.ProgramListView.as_view(), name="voucher-program-list"),
+    path(f"{ORG}voucher-programs/open/", views.OpenProgramListView.as_view(), name="voucher-program-open"),
+    path(f"{ORG}voucher-programs/<uuid:pk>/", views.ProgramDetailView.as_view(), name="voucher-program-detail"),
+    path(f"{ORG}voucher-programs/<uuid:pk>/versions/", views.RuleVersionCreateView.as_view(),
+         name="voucher-version-create"),
+    path(f"{ORG}voucher-programs/<uuid:pk>/versions/<int:number>/publish/", views.RuleVersionPublishView.as_view(),
+         name="voucher-version-publish"),
+    path(f"{ORG}voucher-programs/<uuid:pk>/transition/", views.ProgramTransitionView.as_view(),
+         name="voucher-program-transition"),
+    path(f"{ORG}voucher-applications/", views.ApplicationListView.as_view(), name="voucher-application-list"),
+    path(f"{ORG}voucher-applications/<uuid:pk>/", views.ApplicationDetailView.as_view(),
+         name="voucher-application-detail"),
+    path(f"{ORG}voucher-applications/<uuid:pk>/decision/", views.ApplicationDecisionView.as_view(),
+         name="voucher-application-decision"),
+    path(f"{ORG}voucher-grants/", views.GrantListView.as_view(), name="voucher-grant-list"),
+    path(f"{ORG}voucher-lines/", views.VoucherLineListView.as_view(), name="voucher-line-list"),
+]
