@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import F
+from django.utils.translation import gettext_noop
 
 from apps.billing import pricing
 from apps.billing.models import UsageRecord
@@ -76,7 +77,7 @@ def grant_refusal(*, grant: Grant, record: UsageRecord, provider: Organization |
     versions = versions if versions is not None else selectors.published_versions(program)
     version = selectors.version_at(versions, start)
     if version is None:
-        return selectors._refuse("no_rules", "No rules of the programme are in force yet.")
+        return selectors._refuse("no_rules", gettext_noop("No rules of the programme are in force yet."))
     return (selectors.organization_refusal(program=program, version=version, organization=record.organization)
             or selectors.usage_refusal(program=program, version=version, region_id=record.region_id,
                                        vendor=record.accelerator_model.vendor if record.accelerator_model else "",
@@ -99,7 +100,7 @@ def grant_choose(*, record: UsageRecord, provider: Organization | None) -> tuple
             if paying:
                 candidates.append((-paying[0], grant.program.valid_until, grant.created_at, str(grant.pk), grant))
                 continue
-            refusal = selectors._refuse("no_rate", "The programme pays nothing for these seconds.")
+            refusal = selectors._refuse("no_rate", gettext_noop("The programme pays nothing for these seconds."))
         refusals.append({"grant": str(grant.pk), "program": str(grant.program_id), **refusal.as_dict()})
     if not candidates:
         return None, refusals
@@ -133,13 +134,13 @@ def voucher_funding(*, organization: Organization, amount_fen: int, provider_org
     note = {"program": str(program.pk), "grant": str(grant.pk)}
     if grant.state != Grant.State.ACTIVE:
         return FundingPlan(details={"voucher": {**note, "share_fen": 0, "refused": [
-            selectors._refuse("revoked", "The grant was revoked.").as_dict()]}})
+            selectors._refuse("revoked", gettext_noop("The grant was revoked.")).as_dict()]}})
     versions = selectors.published_versions(program)
     refusal = selectors.program_refusal(program, min(max(record.started_at, selectors.grant_pays_from(grant)),
                                                      record.accrued_through))
     version = selectors.version_at(versions, max(record.started_at, selectors.grant_pays_from(grant)))
     if refusal is None and version is None:
-        refusal = selectors._refuse("no_rules", "No rules of the programme are in force yet.")
+        refusal = selectors._refuse("no_rules", gettext_noop("No rules of the programme are in force yet."))
     if refusal is not None:
         return FundingPlan(details={"voucher": {**note, "share_fen": 0, "refused": [refusal.as_dict()]}})
 
