@@ -30,10 +30,11 @@ from django.utils.translation import gettext_noop
 from apps.billing import pricing
 from apps.billing.models import UsageRecord
 from apps.ledger.services import FundingPlan, account_get_or_create
+from apps.telemetry.models import AssignmentSample
 from apps.tenancy.models import Organization
 
 from . import selectors, subsidy
-from .models import Grant, Program, UsageSubsidy, YearUse
+from .models import Grant, IdleFlag, Program, UsageSubsidy, YearUse
 from .selectors import BUDGET_KIND, GRANT_KIND, ISSUED_KIND, Refusal
 
 __all__ = ["BUDGET_KIND", "GRANT_KIND", "voucher_funding", "voucher_reversal"]
@@ -147,7 +148,8 @@ def voucher_funding(*, organization: Organization, amount_fen: int, provider_org
     segments = _segments(grant=grant, versions=versions, record=record)
     exact = subsidy.subsidy_exact(segments, _cost_of(record))
     wanted = subsidy.entitlement(exact=exact, cost_target=pricing.round_fen(record.cost_fen),
-                                 charged_after=record.charged_fen + amount_fen, already_paid=use.share_fen)
+                                 charged_after=record.charged_fen + amount_fen,
+                                 already_paid=use.share_fen + use.held_fen)
     year = selectors.local_date(record.started_at).year
     cap = version.annual_cap_fen
     cap_left = None if cap is None else cap - selectors.year_used(program=program, organization=organization,
@@ -159,20 +161,55 @@ def voucher_funding(*, organization: Organization, amount_fen: int, provider_org
                  "share_fen": share, "limited_by": limited.limited_by, "limits": limited.limits,
                  "segments": [{"from": s.start.isoformat(), "to": s.end.isoformat(), "rate_bp": s.rate_bp}
                               for s in segments]})
+    flag = idle_flag_for(record=record, grant=grant) if share else None
+    if flag is not None and flag.state != IdleFlag.State.RELEASED:
+        # Idle usage: the subsidy is held (open flag) or refused (rejected flag); the customer pays it all.
+        held = share if flag.state == IdleFlag.State.OPEN else 0
+        UsageSubsidy.objects.filter(pk=use.pk).update(exact_fen=exact, held_fen=F("held_fen") + held,
+                                                      last_limited_by="idle")
+        note.update({"share_fen": 0, "held_fen": held, "limited_by": "idle", "idle_flag": flag.pk})
+        return FundingPlan(details={"voucher": note})
     UsageSubsidy.objects.filter(pk=use.pk).update(exact_fen=exact, last_limited_by=limited.limited_by,
                                                   share_fen=F("share_fen") + share)
     if not share:
         return FundingPlan(details={"voucher": note})
     year_use, _created = YearUse.objects.get_or_create(program=program, organization=organization, year=year)
     YearUse.objects.filter(pk=year_use.pk).update(used_fen=F("used_fen") + share)
-    lines = [
-        (account_get_or_create(organization=organization, kind=GRANT_KIND, reference=grant.reference), -share),
+    return FundingPlan(lines=subsidy_lines(grant=grant, program=program, share=share), covered_fen=share,
+                       details={"voucher": note})
+
+
+def subsidy_lines(*, grant: Grant, program: Program, share: int) -> list:
+    """The voucher's side of a subsidy of ``share`` fen: the grant and the budget pay, the issued
+    counter-entry takes back what was used."""
+    return [
+        (account_get_or_create(organization=grant.organization, kind=GRANT_KIND,
+                               reference=grant.reference), -share),
         (account_get_or_create(organization=program.organization, kind=BUDGET_KIND, reference=program.reference),
          -share),
         (account_get_or_create(organization=program.organization, kind=ISSUED_KIND, reference=program.reference),
          share),
     ]
-    return FundingPlan(lines=lines, covered_fen=share, details={"voucher": note})
+
+
+def idle_flag_for(*, record: UsageRecord, grant: Grant) -> IdleFlag | None:
+    """The record's idle flag: existing, or raised now when the agent's readings of the slice show it idle
+    for most of the billed stretch (at least ``TIDEGRID_VOUCHER_IDLE_MIN_SAMPLES`` readings, more than half
+    below ``TIDEGRID_VOUCHER_IDLE_PCT`` % of the booked share of a card). Without readings nothing is
+    flagged: backends that cannot attribute use send none."""
+    existing = IdleFlag.objects.filter(usage_record=record).first()
+    if existing is not None:
+        return existing
+    threshold = float(getattr(settings, "TIDEGRID_VOUCHER_IDLE_PCT", 5)) * float(record.card_fraction or 1)
+    minimum = int(getattr(settings, "TIDEGRID_VOUCHER_IDLE_MIN_SAMPLES", 3))
+    readings = list(AssignmentSample.objects.filter(
+        assignment_id=record.assignment_id, collected_at__gte=record.started_at,
+        collected_at__lte=record.accrued_through).values_list("utilization_pct", flat=True))
+    idle = sum(1 for value in readings if value < threshold)
+    if len(readings) < minimum or idle * 2 <= len(readings):
+        return None
+    return IdleFlag.objects.create(usage_record=record, grant=grant, samples=len(readings), idle_samples=idle,
+                                   mean_utilization_pct=sum(readings) / len(readings))
 
 
 def voucher_reversal(*, charge, reversal) -> None:

@@ -254,6 +254,7 @@ class UsageSubsidy(models.Model):
     usage_record = models.OneToOneField("billing.UsageRecord", on_delete=models.PROTECT, related_name="subsidy")
     grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="subsidies")
     share_fen = models.BigIntegerField(default=0)
+    held_fen = models.BigIntegerField(default=0, help_text=_("subsidy held while an idle flag is open"))
     exact_fen = models.DecimalField(max_digits=20, decimal_places=6, default=0)
     reason = models.CharField(max_length=300, blank=True, help_text=_("why no programme pays, when none does"))
     last_limited_by = models.CharField(max_length=20, blank=True)
@@ -264,3 +265,34 @@ class UsageSubsidy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.usage_record_id}: {self.share_fen} fen"
+
+
+class IdleFlag(models.Model):
+    """Voucher-funded usage whose slice was idle for most of its measured seconds: its subsidy is held
+    (not paid) until the programme's operator releases or rejects it, with a reason."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Held, awaiting decision")
+        RELEASED = "released", _("Released")
+        REJECTED = "rejected", _("Rejected")
+
+    usage_record = models.OneToOneField("billing.UsageRecord", on_delete=models.PROTECT, related_name="idle_flag")
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="idle_flags")
+    samples = models.PositiveIntegerField(_("samples"))
+    idle_samples = models.PositiveIntegerField(_("idle samples"))
+    mean_utilization_pct = models.FloatField(_("mean utilization (percent of a card)"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    released_fen = models.BigIntegerField(default=0)
+    decision_reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("flagged at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("idle-usage flag")
+        verbose_name_plural = _("idle-usage flags")
+
+    def __str__(self) -> str:
+        return f"idle {self.usage_record_id} ({self.state})"

@@ -263,3 +263,16 @@ def voucher_charges(organization: Organization, limit: int = 50) -> list:
 
     return list(LedgerTransaction.objects.filter(organization=organization, kind=LedgerTransaction.Kind.CHARGE,
                                                  details__has_key="voucher").order_by("-created_at")[:limit])
+
+
+def idle_flags_for(organization: Organization):
+    """The idle-usage flags of a government organization's programmes, open ones first."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from .models import IdleFlag
+
+    return (IdleFlag.objects.filter(grant__program__organization=organization)
+            .select_related("grant__program", "grant__organization", "usage_record")
+            .annotate(open_first=Case(When(state="open", then=Value(0)), default=Value(1),
+                                      output_field=IntegerField()))
+            .order_by("open_first", "-created_at"))

@@ -377,3 +377,63 @@ def application_decide(*, actor: Actor, application: Application, decision: str,
                      "amount": fen_display(amount_fen) if decision == "approve" else "",
                      "starts_on": starts_on if decision == "approve" else ""})
     return application
+
+
+# --- idle-usage flags -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def idle_flag_decide(*, actor: Actor, flag, decision: str, reason: str):
+    """The programme's operator decides a held subsidy: ``release`` pays it now (as far as the grant, the
+    budget and the year's cap still allow; the customer's wallet gets back what it paid in its place),
+    ``reject`` drops it. Both need a reason and are audited. Locks: programme, grant, as charging does."""
+    from django.db.models import F
+
+    from apps.ledger.services import customer_payer_account
+
+    from .funding import subsidy_lines
+    from .models import IdleFlag, UsageSubsidy, YearUse
+
+    program = Program.objects.select_for_update().select_related("organization").get(pk=flag.grant.program_id)
+    _require_operator(actor, program)
+    grant = Grant.objects.select_for_update().select_related("organization").get(pk=flag.grant_id)
+    flag = IdleFlag.objects.select_for_update().select_related("usage_record").get(pk=flag.pk)
+    errors: dict[str, list[str]] = {}
+    if decision not in ("release", "reject"):
+        errors["decision"] = [_("Release or reject.")]
+    if not (reason or "").strip():
+        errors["reason"] = [_("Give a reason for the decision.")]
+    if flag.state != IdleFlag.State.OPEN:
+        errors["state"] = [_("This flag was already decided.")]
+    if errors:
+        raise ValidationError(errors)
+    use = UsageSubsidy.objects.select_for_update().get(usage_record_id=flag.usage_record_id)
+    held, released = use.held_fen, 0
+    if decision == "release" and held:
+        record = flag.usage_record
+        year = selectors.local_date(record.started_at).year
+        version = selectors.version_at(selectors.published_versions(program), record.started_at)
+        cap = version.annual_cap_fen if version else None
+        limits = [held, selectors.grant_balance(grant), selectors.budget_left(program)]
+        if cap is not None:
+            limits.append(cap - selectors.year_used(program=program, organization=grant.organization, year=year))
+        released = max(0, min(limits))
+        if released:
+            payer = customer_payer_account(organization=grant.organization)
+            transaction_post(idempotency_key=f"voucher-release:{flag.pk}", kind=LedgerTransaction.Kind.ADJUSTMENT,
+                             memo=f"Held voucher subsidy released: {program.name}"[:300],
+                             organization=grant.organization,
+                             lines=[*subsidy_lines(grant=grant, program=program, share=released), (payer, released)],
+                             details={"program": str(program.pk), "grant": str(grant.pk), "idle_flag": flag.pk,
+                                      "usage_record": str(record.pk)})
+            year_use, _created = YearUse.objects.get_or_create(program=program, organization=grant.organization,
+                                                               year=year)
+            YearUse.objects.filter(pk=year_use.pk).update(used_fen=F("used_fen") + released)
+    UsageSubsidy.objects.filter(pk=use.pk).update(held_fen=0, share_fen=F("share_fen") + released)
+    flag.state = IdleFlag.State.RELEASED if decision == "release" else IdleFlag.State.REJECTED
+    flag.released_fen, flag.decision_reason = released, reason.strip()
+    flag.decided_by, flag.decided_at = actor.user, timezone.now()
+    flag.save(update_fields=["state", "released_fen", "decision_reason", "decided_by", "decided_at"])
+    audit_record(actor=actor, action="vouchers.idle_flag_decided", organization=program.organization, target=flag,
+                 details={"decision": decision, "reason": flag.decision_reason, "held_fen": held,
+                          "released_fen": released, "usage_record": str(flag.usage_record_id)})
+    return flag

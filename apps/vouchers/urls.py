@@ -15,4 +15,5 @@ urlpatterns = [
     path("vouchers/programs/<uuid:pk>/apply/", views.apply, name="apply"),
     path("vouchers/applications/", views.application_list, name="application_list"),
     path("vouchers/applications/<uuid:pk>/", views.application_detail, name="application_detail"),
+    path("vouchers/flags/<int:pk>/", views.flag_decide, name="flag_decide"),
 ]

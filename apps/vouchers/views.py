@@ -51,7 +51,10 @@ def home(request):
         return redirect("core:dashboard")
     if organization.kind == Organization.Kind.GOVERNMENT:
         programs = [(program, selectors.burn_down(program)) for program in selectors.programs_of(organization)]
-        return render(request, "vouchers/programs.html", {"organization": organization, "programs": programs})
+        return render(request, "vouchers/programs.html", {
+            "organization": organization, "programs": programs,
+            "flags": selectors.idle_flags_for(organization)[:50],
+            "can_edit": role_at_least(role_in(Actor(user=request.user), organization), Role.ADMIN)})
     if organization.kind != Organization.Kind.CUSTOMER:
         raise Http404
     return render(request, "vouchers/customer.html", {
@@ -234,3 +237,19 @@ def application_detail(request, pk):
         "decision_form": decision_form, "answer_form": answer_form,
         "open_states": (Application.State.SUBMITTED, Application.State.INFO_REQUESTED),
     }, status=status)
+
+
+@login_required
+@require_POST
+def flag_decide(request, pk):
+    organization = _government(request)
+    flag = selectors.idle_flags_for(organization).filter(pk=pk).first()
+    if flag is None:
+        raise Http404
+    decision, reason = request.POST.get("decision", ""), request.POST.get("reason", "")
+    try:
+        services.idle_flag_decide(actor=Actor(user=request.user), flag=flag, decision=decision, reason=reason)
+        messages.success(request, _("Saved."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("vouchers:home")

@@ -152,3 +152,31 @@ class VoucherLineSerializer(serializers.Serializer):
 
     def get_refused(self, txn) -> list[str]:
         return [item.get("message", "") for item in txn.details.get("voucher", {}).get("refused", [])]
+
+
+class IdleFlagSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+    program = serializers.UUIDField(source="grant.program_id")
+    organization = serializers.UUIDField(source="grant.organization_id")
+    organization_name = serializers.CharField(source="grant.organization.name")
+    usage_record = serializers.UUIDField(source="usage_record_id")
+    started_at = serializers.DateTimeField(source="usage_record.started_at")
+    samples = serializers.IntegerField()
+    idle_samples = serializers.IntegerField()
+    mean_utilization_pct = serializers.FloatField()
+    held_fen = serializers.SerializerMethodField()
+    released_fen = serializers.IntegerField()
+    decision_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    def get_held_fen(self, flag) -> int:
+        from ..models import UsageSubsidy
+
+        return (UsageSubsidy.objects.filter(usage_record_id=flag.usage_record_id)
+                .values_list("held_fen", flat=True).first() or 0)
+
+
+class FlagDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["release", "reject"])
+    reason = serializers.CharField(max_length=2000)

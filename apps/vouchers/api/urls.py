@@ -21,4 +21,7 @@ urlpatterns = [
          name="voucher-application-decision"),
     path(f"{ORG}voucher-grants/", views.GrantListView.as_view(), name="voucher-grant-list"),
     path(f"{ORG}voucher-lines/", views.VoucherLineListView.as_view(), name="voucher-line-list"),
+    path(f"{ORG}voucher-flags/", views.IdleFlagListView.as_view(), name="voucher-flag-list"),
+    path(f"{ORG}voucher-flags/<int:pk>/decision/", views.IdleFlagDecisionView.as_view(),
+         name="voucher-flag-decision"),
 ]

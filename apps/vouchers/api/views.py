@@ -18,7 +18,9 @@ from ..models import Application, Program, RuleVersion
 from .serializers import (
     ApplicationSerializer,
     DecisionSerializer,
+    FlagDecisionSerializer,
     GrantSerializer,
+    IdleFlagSerializer,
     ProgramDetailSerializer,
     ProgramSerializer,
     RuleVersionSerializer,
@@ -201,3 +203,29 @@ class VoucherLineListView(OrganizationScopedMixin, APIView):
     @extend_schema(responses=VoucherLineSerializer(many=True))
     def get(self, request, organization_id):
         return Response(VoucherLineSerializer(selectors.voucher_charges(self.organization), many=True).data)
+
+
+class IdleFlagListView(_Government, APIView):
+    """Voucher-funded usage flagged idle (its subsidy held), open ones first."""
+
+    @extend_schema(responses=IdleFlagSerializer(many=True))
+    def get(self, request, organization_id):
+        self.check_kind()
+        return Response(IdleFlagSerializer(selectors.idle_flags_for(self.organization)[:200], many=True).data)
+
+
+class IdleFlagDecisionView(_Government, APIView):
+    """Release the held subsidy or reject it, with a reason."""
+
+    @extend_schema(request=FlagDecisionSerializer, responses=IdleFlagSerializer)
+    def post(self, request, organization_id, pk):
+        self.check_kind()
+        self.organization  # noqa: B018  (admins only: write_role)
+        flag = selectors.idle_flags_for(self.organization).filter(pk=pk).first()
+        if flag is None:
+            raise Http404
+        serializer = FlagDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flag = services.idle_flag_decide(actor=self.actor, flag=flag, decision=serializer.validated_data["decision"],
+                                         reason=serializer.validated_data["reason"])
+        return Response(IdleFlagSerializer(flag).data)
