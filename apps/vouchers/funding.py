@@ -34,7 +34,7 @@ from apps.telemetry.models import AssignmentSample
 from apps.tenancy.models import Organization
 
 from . import selectors, subsidy
-from .models import Grant, IdleFlag, Program, UsageSubsidy, YearUse
+from .models import Grant, IdleFlag, Program, RedemptionMode, UsageSubsidy, YearUse
 from .selectors import BUDGET_KIND, GRANT_KIND, ISSUED_KIND, Refusal
 
 __all__ = ["BUDGET_KIND", "GRANT_KIND", "voucher_funding", "voucher_reversal"]
@@ -149,7 +149,7 @@ def voucher_funding(*, organization: Organization, amount_fen: int, provider_org
     exact = subsidy.subsidy_exact(segments, _cost_of(record))
     wanted = subsidy.entitlement(exact=exact, cost_target=pricing.round_fen(record.cost_fen),
                                  charged_after=record.charged_fen + amount_fen,
-                                 already_paid=use.share_fen + use.held_fen)
+                                 already_paid=use.share_fen + use.held_fen + use.claimable_fen)
     year = selectors.local_date(record.started_at).year
     cap = version.annual_cap_fen
     cap_left = None if cap is None else cap - selectors.year_used(program=program, organization=organization,
@@ -161,6 +161,13 @@ def voucher_funding(*, organization: Organization, amount_fen: int, provider_org
                  "share_fen": share, "limited_by": limited.limited_by, "limits": limited.limits,
                  "segments": [{"from": s.start.isoformat(), "to": s.end.isoformat(), "rate_bp": s.rate_bp}
                               for s in segments]})
+    if program.redemption_mode == RedemptionMode.CLAIM:
+        # Claim after settlement: the customer pays in full now; what the voucher would pay is recorded
+        # and claimed after the month's invoice (limits apply when the claim is approved).
+        UsageSubsidy.objects.filter(pk=use.pk).update(exact_fen=exact, claimable_fen=F("claimable_fen") + wanted,
+                                                      last_limited_by="claim")
+        note.update({"share_fen": 0, "claimable_fen": wanted, "limited_by": "claim"})
+        return FundingPlan(details={"voucher": note})
     flag = idle_flag_for(record=record, grant=grant) if share else None
     if flag is not None and flag.state != IdleFlag.State.RELEASED:
         # Idle usage: the subsidy is held (open flag) or refused (rejected flag); the customer pays it all.

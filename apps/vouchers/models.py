@@ -255,6 +255,8 @@ class UsageSubsidy(models.Model):
     grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="subsidies")
     share_fen = models.BigIntegerField(default=0)
     held_fen = models.BigIntegerField(default=0, help_text=_("subsidy held while an idle flag is open"))
+    claimable_fen = models.BigIntegerField(default=0, help_text=_("claim-after-settlement programmes: what the "
+                                                                  "customer may claim for this record"))
     exact_fen = models.DecimalField(max_digits=20, decimal_places=6, default=0)
     reason = models.CharField(max_length=300, blank=True, help_text=_("why no programme pays, when none does"))
     last_limited_by = models.CharField(max_length=20, blank=True)
@@ -296,3 +298,41 @@ class IdleFlag(models.Model):
 
     def __str__(self) -> str:
         return f"idle {self.usage_record_id} ({self.state})"
+
+
+class Claim(models.Model):
+    """Claim after settlement: after a month's invoice, the customer claims what a claim-mode grant
+    would have paid of that month's usage; the operator approves (the wallet is credited, as far as the
+    grant, the budget and the year's cap allow) or rejects, with a reason."""
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="claims")
+    period_start = models.DateField(_("month"))
+    requested_fen = models.BigIntegerField(_("claimed (fen)"))
+    approved_fen = models.BigIntegerField(_("paid (fen)"), default=0)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.SUBMITTED)
+    decision_reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "-created_at"]
+        verbose_name = _("voucher claim")
+        verbose_name_plural = _("voucher claims")
+        constraints = [
+            models.UniqueConstraint(fields=["grant", "period_start"], name="voucher_claim_one_per_month"),
+            models.CheckConstraint(condition=Q(requested_fen__gt=0, approved_fen__gte=0),
+                                   name="voucher_claim_amounts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grant} {self.period_start:%Y-%m}"

@@ -276,3 +276,13 @@ def idle_flags_for(organization: Organization):
             .annotate(open_first=Case(When(state="open", then=Value(0)), default=Value(1),
                                       output_field=IntegerField()))
             .order_by("open_first", "-created_at"))
+
+
+def claims_for(organization: Organization):
+    """A government organization sees the claims to its programmes; a customer its own."""
+    from .models import Claim
+
+    queryset = Claim.objects.select_related("grant__program", "grant__organization")
+    if organization.kind == Organization.Kind.GOVERNMENT:
+        return queryset.filter(grant__program__organization=organization)
+    return queryset.filter(grant__organization=organization)

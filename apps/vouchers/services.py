@@ -24,7 +24,7 @@ from apps.ledger.services import account_get_or_create, bilingual_mail_send, fen
 from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Membership, Organization, Role
 
-from . import selectors
+from . import selectors, subsidy
 from .models import Application, Grant, HardwareClass, Program, RedemptionMode, RuleVersion, TaperStep
 from .selectors import BUDGET_KIND, FUNDING_KIND, GRANT_KIND, ISSUED_KIND
 
@@ -68,8 +68,8 @@ def program_create(*, actor: Actor, organization: Organization, name: str, name_
         errors["valid_until"] = [_("The programme must end after it starts.")]
     if redemption_mode not in RedemptionMode.values:
         errors["redemption_mode"] = [_("Choose a redemption mode.")]
-    elif redemption_mode != RedemptionMode.DEDUCT:
-        errors["redemption_mode"] = [_("Only deduction at charge is available yet.")]
+    elif redemption_mode == RedemptionMode.KPI:
+        errors["redemption_mode"] = [_("KPI-gated settlement is not available yet.")]
     if errors:
         raise ValidationError(errors)
     program = Program.objects.create(organization=organization, name=name.strip()[:200], name_zh=name_zh.strip()[:200],
@@ -437,3 +437,112 @@ def idle_flag_decide(*, actor: Actor, flag, decision: str, reason: str):
                  details={"decision": decision, "reason": flag.decision_reason, "held_fen": held,
                           "released_fen": released, "usage_record": str(flag.usage_record_id)})
     return flag
+
+
+# --- claims after settlement ----------------------------------------------------------------------------
+
+def _month_records(grant: Grant, period_start: date):
+    from apps.billing.invoicing import period_bounds
+
+    from .models import UsageSubsidy
+
+    start, end = period_bounds(period_start)
+    return (UsageSubsidy.objects.filter(grant=grant, usage_record__started_at__gte=start,
+                                        usage_record__started_at__lt=end)
+            .select_related("usage_record").order_by("usage_record__started_at", "usage_record_id"))
+
+
+@transaction.atomic
+def claim_submit(*, actor: Actor, grant: Grant, period_start: date):
+    """After the month's invoice, the customer claims what its claim-mode grant would have paid of that
+    month's usage."""
+    from apps.billing.models import Invoice
+
+    from .models import Claim
+
+    require_role(actor, grant.organization, Role.ADMIN)
+    errors: dict[str, list[str]] = {}
+    if grant.program.redemption_mode != RedemptionMode.CLAIM:
+        errors["grant"] = [_("This programme deducts at each charge; there is nothing to claim.")]
+    if not isinstance(period_start, date) or period_start.day != 1:
+        errors["period_start"] = [_("Give the first day of the month claimed.")]
+    elif not Invoice.objects.filter(organization=grant.organization, period_start=period_start).exists():
+        errors["period_start"] = [_("Claims are filed after the month's invoice is issued.")]
+    elif Claim.objects.filter(grant=grant, period_start=period_start).exists():
+        errors["period_start"] = [_("This month was already claimed.")]
+    if errors:
+        raise ValidationError(errors)
+    requested = sum(use.claimable_fen for use in _month_records(grant, period_start))
+    if requested <= 0:
+        raise ValidationError({"period_start": [_("Nothing to claim for this month.")]})
+    claim = Claim.objects.create(grant=grant, period_start=period_start, requested_fen=requested,
+                                 created_by=actor.user)
+    audit_record(actor=actor, action="vouchers.claim_submitted", organization=grant.organization, target=claim,
+                 details={"grant": str(grant.pk), "month": str(period_start), "requested_fen": requested})
+    _notify(organization=grant.program.organization, subject=gettext_noop("Voucher claim: %(org)s"),
+            params={"org": grant.organization.name}, template="vouchers/email/claim_submitted.txt",
+            context={"claim": claim, "requested": fen_display(requested), "organization": grant.organization,
+                     "program": grant.program})
+    return claim
+
+
+@transaction.atomic
+def claim_decide(*, actor: Actor, claim, decision: str, reason: str):
+    """The operator approves a claim (the wallet is credited with what the grant, the budget and the
+    year's cap still allow) or rejects it; with a reason; audited. Locks: programme, grant."""
+    from django.db.models import F
+
+    from apps.ledger.services import customer_payer_account
+
+    from .funding import subsidy_lines
+    from .models import Claim, UsageSubsidy, YearUse
+
+    program = Program.objects.select_for_update().select_related("organization").get(pk=claim.grant.program_id)
+    _require_operator(actor, program)
+    grant = Grant.objects.select_for_update().select_related("organization").get(pk=claim.grant_id)
+    claim = Claim.objects.select_for_update().get(pk=claim.pk)
+    errors: dict[str, list[str]] = {}
+    if decision not in ("approve", "reject"):
+        errors["decision"] = [_("Approve or reject.")]
+    if not (reason or "").strip():
+        errors["reason"] = [_("Give a reason for the decision.")]
+    if claim.state != Claim.State.SUBMITTED:
+        errors["state"] = [_("This claim was already decided.")]
+    if errors:
+        raise ValidationError(errors)
+    paid = 0
+    uses = list(_month_records(grant, claim.period_start).select_for_update(of=("self",)))
+    if decision == "approve":
+        version = selectors.version_at(selectors.published_versions(program),
+                                       subsidy.local_midnight(claim.period_start, selectors.zone()))
+        limits = [claim.requested_fen, selectors.grant_balance(grant), selectors.budget_left(program)]
+        if version is not None and version.annual_cap_fen:
+            limits.append(version.annual_cap_fen - selectors.year_used(
+                program=program, organization=grant.organization, year=claim.period_start.year))
+        paid = max(0, min(limits))
+        if paid:
+            payer = customer_payer_account(organization=grant.organization)
+            transaction_post(idempotency_key=f"voucher-claim:{claim.pk}", kind=LedgerTransaction.Kind.ADJUSTMENT,
+                             memo=f"Voucher claim {claim.period_start:%Y-%m}: {program.name}"[:300],
+                             organization=grant.organization,
+                             lines=[*subsidy_lines(grant=grant, program=program, share=paid), (payer, paid)],
+                             details={"program": str(program.pk), "grant": str(grant.pk), "claim": str(claim.pk)})
+            year_use, _created = YearUse.objects.get_or_create(program=program, organization=grant.organization,
+                                                               year=claim.period_start.year)
+            YearUse.objects.filter(pk=year_use.pk).update(used_fen=F("used_fen") + paid)
+    left = paid
+    for use in uses:  # what was paid goes to the month's records in time order; the rest is not claimable
+        part = min(left, use.claimable_fen)
+        left -= part
+        UsageSubsidy.objects.filter(pk=use.pk).update(claimable_fen=0, share_fen=F("share_fen") + part)
+    claim.state = Claim.State.APPROVED if decision == "approve" else Claim.State.REJECTED
+    claim.approved_fen, claim.decision_reason = paid, reason.strip()
+    claim.decided_by, claim.decided_at = actor.user, timezone.now()
+    claim.save(update_fields=["state", "approved_fen", "decision_reason", "decided_by", "decided_at"])
+    audit_record(actor=actor, action="vouchers.claim_decided", organization=program.organization, target=claim,
+                 details={"decision": decision, "reason": claim.decision_reason, "requested_fen": claim.requested_fen,
+                          "paid_fen": paid})
+    _notify(organization=grant.organization, subject=gettext_noop("Your voucher claim: %(program)s"),
+            params={"program": program.name}, template="vouchers/email/claim_decided.txt",
+            context={"claim": claim, "program": program, "paid": fen_display(paid)})
+    return claim

@@ -16,4 +16,6 @@ urlpatterns = [
     path("vouchers/applications/", views.application_list, name="application_list"),
     path("vouchers/applications/<uuid:pk>/", views.application_detail, name="application_detail"),
     path("vouchers/flags/<int:pk>/", views.flag_decide, name="flag_decide"),
+    path("vouchers/claims/", views.claim_new, name="claim_new"),
+    path("vouchers/claims/<uuid:pk>/", views.claim_decide, name="claim_decide"),
 ]

@@ -4,6 +4,9 @@ rate and the next taper step, and the voucher line of each charge."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -18,7 +21,7 @@ from apps.tenancy.models import Organization, Role
 
 from . import selectors, services
 from .forms import ActionForm, AnswerForm, ApplicationForm, DecisionForm, ProgramForm, RuleVersionForm, yuan_to_fen
-from .models import Application, Program, RuleVersion
+from .models import Application, Program, RedemptionMode, RuleVersion
 
 
 def _organization(request) -> Organization | None:
@@ -54,6 +57,7 @@ def home(request):
         return render(request, "vouchers/programs.html", {
             "organization": organization, "programs": programs,
             "flags": selectors.idle_flags_for(organization)[:50],
+            "claims": selectors.claims_for(organization)[:50],
             "can_edit": role_at_least(role_in(Actor(user=request.user), organization), Role.ADMIN)})
     if organization.kind != Organization.Kind.CUSTOMER:
         raise Http404
@@ -63,6 +67,9 @@ def home(request):
         "applications": selectors.applications_for(organization)[:20],
         "open_programs": selectors.open_programs(),
         "lines": selectors.voucher_charges(organization, limit=25),
+        "claims": selectors.claims_for(organization)[:24],
+        "claim_grants": [grant for grant in selectors.grants_of(organization)
+                         if grant.program.redemption_mode == RedemptionMode.CLAIM],
         "can_apply": role_at_least(role_in(Actor(user=request.user), organization), Role.ADMIN),
     })
 
@@ -249,6 +256,53 @@ def flag_decide(request, pk):
     decision, reason = request.POST.get("decision", ""), request.POST.get("reason", "")
     try:
         services.idle_flag_decide(actor=Actor(user=request.user), flag=flag, decision=decision, reason=reason)
+        messages.success(request, _("Saved."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("vouchers:home")
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return True
+    except ValueError:
+        return False
+
+
+@login_required
+@require_POST
+def claim_new(request):
+    """The customer claims a month of a claim-mode grant (after that month's invoice)."""
+    organization = _organization(request)
+    if organization is None or organization.kind != Organization.Kind.CUSTOMER:
+        raise Http404
+    grant_id = request.POST.get("grant")
+    grant = selectors.grants_of(organization).filter(pk=grant_id).first() if _is_uuid(grant_id) else None
+    if grant is None:
+        raise Http404
+    try:
+        month = date.fromisoformat(f"{request.POST.get('month', '')}-01")
+    except ValueError:
+        month = None
+    try:
+        services.claim_submit(actor=Actor(user=request.user), grant=grant, period_start=month)
+        messages.success(request, _("Claim sent. You will get an e-mail when it is decided."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("vouchers:home")
+
+
+@login_required
+@require_POST
+def claim_decide(request, pk):
+    organization = _government(request)
+    claim = selectors.claims_for(organization).filter(pk=pk).first()
+    if claim is None:
+        raise Http404
+    try:
+        services.claim_decide(actor=Actor(user=request.user), claim=claim, decision=request.POST.get("decision", ""),
+                              reason=request.POST.get("reason", ""))
         messages.success(request, _("Saved."))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

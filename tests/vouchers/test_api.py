@@ -55,7 +55,7 @@ def test_an_operator_creates_versions_publishes_and_opens_a_programme(gov, api_a
     ({"name": "x", "name_zh": "x", "budget_fen": 10, "valid_from": "not a date", "valid_until": "2026-01-01"},
      "valid_from"),
     ({"name": "x", "name_zh": "x", "budget_fen": 10, "valid_from": "2026-01-01", "valid_until": "2027-01-01",
-      "redemption_mode": "claim"}, "redemption_mode"),
+      "redemption_mode": "kpi"}, "redemption_mode"),
 ])
 def test_bad_programme_input_is_400_with_the_field(gov, api_as, body, field):
     response = api_as(gov.admin).post(base(gov.organization) + "voucher-programs/", body, format="json")

@@ -206,6 +206,9 @@ SPECTACULAR_SETTINGS = {
         "PaymentStateEnum": "apps.ledger.models.Payment.State",
         "RefundStateEnum": "apps.ledger.models.Refund.State",
         "LedgerTransactionKindEnum": "apps.ledger.models.LedgerTransaction.Kind",
+        "VoucherProgramStateEnum": "apps.vouchers.models.Program.State",
+        "VoucherApplicationStateEnum": "apps.vouchers.models.Application.State",
+        "SizeClassEnum": "apps.tenancy.models.Organization.SizeClass",
     },
 }
 

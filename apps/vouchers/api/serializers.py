@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.catalog.models import AcceleratorModel, Region
+from apps.tenancy.models import Organization
 
 from ..models import Application, Grant, HardwareClass, Program, RuleVersion, TaperStep
 
@@ -9,8 +10,8 @@ from ..models import Application, Grant, HardwareClass, Program, RuleVersion, Ta
 class TaperStepSerializer(serializers.ModelSerializer):
     hardware_class = serializers.ChoiceField(choices=HardwareClass.choices, required=False, allow_blank=True,
                                              default="")
-    size_class = serializers.ChoiceField(choices=[("startup", "startup"), ("sme", "sme"), ("large", "large")],
-                                         required=False, allow_blank=True, default="")
+    size_class = serializers.ChoiceField(choices=Organization.SizeClass.choices, required=False, allow_blank=True,
+                                         default="")
     rate_bp = serializers.IntegerField(min_value=0, max_value=10_000,
                                        help_text=_("basis points of eligible usage the voucher pays (5000 = 50 %)"))
     starts_after_months = serializers.IntegerField(min_value=0, max_value=600, required=False, allow_null=True,
@@ -179,4 +180,22 @@ class IdleFlagSerializer(serializers.Serializer):
 
 class FlagDecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["release", "reject"])
+    reason = serializers.CharField(max_length=2000)
+
+
+class ClaimSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    grant = serializers.UUIDField(source="grant_id")
+    program = serializers.UUIDField(source="grant.program_id", read_only=True)
+    organization_name = serializers.CharField(source="grant.organization.name", read_only=True)
+    period_start = serializers.DateField(help_text=_("first day of the month claimed"))
+    requested_fen = serializers.IntegerField(read_only=True)
+    approved_fen = serializers.IntegerField(read_only=True)
+    state = serializers.CharField(read_only=True)
+    decision_reason = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class ClaimDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
     reason = serializers.CharField(max_length=2000)

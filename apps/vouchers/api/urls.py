@@ -24,4 +24,7 @@ urlpatterns = [
     path(f"{ORG}voucher-flags/", views.IdleFlagListView.as_view(), name="voucher-flag-list"),
     path(f"{ORG}voucher-flags/<int:pk>/decision/", views.IdleFlagDecisionView.as_view(),
          name="voucher-flag-decision"),
+    path(f"{ORG}voucher-claims/", views.ClaimListView.as_view(), name="voucher-claim-list"),
+    path(f"{ORG}voucher-claims/<uuid:pk>/decision/", views.ClaimDecisionView.as_view(),
+         name="voucher-claim-decision"),
 ]

@@ -17,6 +17,8 @@ from .. import selectors, services
 from ..models import Application, Program, RuleVersion
 from .serializers import (
     ApplicationSerializer,
+    ClaimDecisionSerializer,
+    ClaimSerializer,
     DecisionSerializer,
     FlagDecisionSerializer,
     GrantSerializer,
@@ -229,3 +231,39 @@ class IdleFlagDecisionView(_Government, APIView):
         flag = services.idle_flag_decide(actor=self.actor, flag=flag, decision=serializer.validated_data["decision"],
                                          reason=serializer.validated_data["reason"])
         return Response(IdleFlagSerializer(flag).data)
+
+
+class ClaimListView(OrganizationScopedMixin, APIView):
+    """Claims after settlement. Customer: its claims; POST {grant, period_start} after the month's invoice.
+    Government: the claims to its programmes."""
+
+    @extend_schema(responses=ClaimSerializer(many=True))
+    def get(self, request, organization_id):
+        return Response(ClaimSerializer(selectors.claims_for(self.organization)[:200], many=True).data)
+
+    @extend_schema(request=ClaimSerializer, responses={201: ClaimSerializer})
+    def post(self, request, organization_id):
+        serializer = ClaimSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        grant = selectors.grants_of(self.organization).filter(pk=serializer.validated_data["grant_id"]).first()
+        if grant is None:
+            raise Http404
+        claim = services.claim_submit(actor=self.actor, grant=grant,
+                                      period_start=serializer.validated_data["period_start"])
+        return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimDecisionView(_Government, APIView):
+    """Approve (the customer's wallet is credited) or reject a claim, with a reason."""
+
+    @extend_schema(request=ClaimDecisionSerializer, responses=ClaimSerializer)
+    def post(self, request, organization_id, pk):
+        self.check_kind()
+        claim = selectors.claims_for(self.organization).filter(pk=pk).first()
+        if claim is None:
+            raise Http404
+        serializer = ClaimDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        claim = services.claim_decide(actor=self.actor, claim=claim, decision=serializer.validated_data["decision"],
+                                      reason=serializer.validated_data["reason"])
+        return Response(ClaimSerializer(claim).data)
