@@ -24,11 +24,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F
 from django.utils.translation import gettext_noop
 
 from apps.billing import pricing
 from apps.billing.models import UsageRecord
+from apps.ledger.models import Account
 from apps.ledger.services import FundingPlan, account_get_or_create
 from apps.telemetry.models import AssignmentSample
 from apps.tenancy.models import Organization
@@ -136,7 +138,7 @@ def voucher_funding(*, organization: Organization, amount_fen: int, provider_org
     if grant.state != Grant.State.ACTIVE:
         return FundingPlan(details={"voucher": {**note, "share_fen": 0, "refused": [
             selectors._refuse("revoked", gettext_noop("The grant was revoked.")).as_dict()]}})
-    versions = selectors.published_versions(program)
+    versions = selectors.published_versions(program, eligibility=False)
     refusal = selectors.program_refusal(program, min(max(record.started_at, selectors.grant_pays_from(grant)),
                                                      record.accrued_through))
     version = selectors.version_at(versions, max(record.started_at, selectors.grant_pays_from(grant)))
@@ -154,8 +156,12 @@ def voucher_funding(*, organization: Organization, amount_fen: int, provider_org
     cap = version.annual_cap_fen
     cap_left = None if cap is None else cap - selectors.year_used(program=program, organization=organization,
                                                                   year=year)
-    limited = subsidy.share_limit(wanted=wanted, charge=amount_fen, grant_balance=selectors.grant_balance(grant),
-                                  annual_cap_left=cap_left, budget_left=selectors.budget_left(program))
+    # The three voucher accounts in one query. Their balances cannot fall while we hold the programme's
+    # and the grant's rows (every debit of them takes those locks first; a reversal only adds), and the
+    # ledger's conditional UPDATE still guards the floors.
+    accounts = voucher_accounts(grant=grant, program=program, organization=organization)
+    limited = subsidy.share_limit(wanted=wanted, charge=amount_fen, grant_balance=accounts[GRANT_KIND].balance_fen,
+                                  annual_cap_left=cap_left, budget_left=accounts[BUDGET_KIND].balance_fen)
     share = limited.share_fen
     note.update({"rule_version": version.number, "year": year, "exact_fen": str(exact), "wanted_fen": wanted,
                  "share_fen": share, "limited_by": limited.limited_by, "limits": limited.limits,
@@ -180,23 +186,44 @@ def voucher_funding(*, organization: Organization, amount_fen: int, provider_org
                                                   share_fen=F("share_fen") + share)
     if not share:
         return FundingPlan(details={"voucher": note})
-    year_use, _created = YearUse.objects.get_or_create(program=program, organization=organization, year=year)
-    YearUse.objects.filter(pk=year_use.pk).update(used_fen=F("used_fen") + share)
-    return FundingPlan(lines=subsidy_lines(grant=grant, program=program, share=share), covered_fen=share,
-                       details={"voucher": note})
+    year_use_add(program=program, organization=organization, year=year, amount=share)
+    return FundingPlan(lines=subsidy_lines(grant=grant, program=program, share=share, accounts=accounts),
+                       covered_fen=share, details={"voucher": note})
 
 
-def subsidy_lines(*, grant: Grant, program: Program, share: int) -> list:
+_YEAR_USE_ADD = """
+INSERT INTO vouchers_yearuse (program_id, organization_id, year, used_fen) VALUES (%s, %s, %s, %s)
+ON CONFLICT (program_id, organization_id, year) DO UPDATE SET used_fen = vouchers_yearuse.used_fen + EXCLUDED.used_fen
+"""
+
+
+def year_use_add(*, program: Program, organization, year: int, amount: int) -> None:
+    """Add to the annual counter in one statement (callers hold the programme's row lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_YEAR_USE_ADD, [program.pk, getattr(organization, "pk", organization), year, amount])
+
+
+def voucher_accounts(*, grant: Grant, program: Program, organization=None) -> dict:
+    """The grant's credit, the programme's budget and its issued counter-entry, by kind (one query when
+    they exist, as they do once the programme is open and the grant approved)."""
+    organization_id = getattr(organization, "pk", organization) or grant.organization_id
+    wanted = {GRANT_KIND: (organization_id, grant.reference), BUDGET_KIND: (program.organization_id, program.reference),
+              ISSUED_KIND: (program.organization_id, program.reference)}
+    found = {account.kind: account for account in Account.objects.filter(
+        kind__in=list(wanted), reference__in=[grant.reference, program.reference],
+        organization_id__in=[organization_id, program.organization_id])
+        if (account.organization_id, account.reference) == wanted.get(account.kind)}
+    for kind, (owner, reference) in wanted.items():
+        if kind not in found:
+            found[kind] = account_get_or_create(organization=Organization(pk=owner), kind=kind, reference=reference)
+    return found
+
+
+def subsidy_lines(*, grant: Grant, program: Program, share: int, accounts: dict | None = None) -> list:
     """The voucher's side of a subsidy of ``share`` fen: the grant and the budget pay, the issued
     counter-entry takes back what was used."""
-    return [
-        (account_get_or_create(organization=grant.organization, kind=GRANT_KIND,
-                               reference=grant.reference), -share),
-        (account_get_or_create(organization=program.organization, kind=BUDGET_KIND, reference=program.reference),
-         -share),
-        (account_get_or_create(organization=program.organization, kind=ISSUED_KIND, reference=program.reference),
-         share),
-    ]
+    accounts = accounts or voucher_accounts(grant=grant, program=program)
+    return [(accounts[GRANT_KIND], -share), (accounts[BUDGET_KIND], -share), (accounts[ISSUED_KIND], share)]
 
 
 def idle_flag_for(*, record: UsageRecord, grant: Grant) -> IdleFlag | None:

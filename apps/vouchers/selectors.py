@@ -34,9 +34,11 @@ def local_date(moment: datetime) -> date:
     return timezone.localtime(moment, zone()).date()
 
 
-def published_versions(program: Program) -> list[RuleVersion]:
-    return list(program.versions.filter(published_at__isnull=False).prefetch_related("steps", "compute_regions",
-                                                                                     "accelerator_models")
+def published_versions(program: Program, *, eligibility: bool = True) -> list[RuleVersion]:
+    """The programme's published versions, oldest first, with their steps (and, for eligibility checks,
+    their region and model lists)."""
+    related = ("steps", "compute_regions", "accelerator_models") if eligibility else ("steps",)
+    return list(program.versions.filter(published_at__isnull=False).prefetch_related(*related)
                 .order_by("effective_from"))
 
 
