@@ -288,3 +288,45 @@ def claims_for(organization: Organization):
     if organization.kind == Organization.Kind.GOVERNMENT:
         return queryset.filter(grant__program__organization=organization)
     return queryset.filter(grant__organization=organization)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    hourly: object
+    voucher_hourly: object
+    you_pay_hourly: object
+    rate_bp: int
+    grant: Grant | None
+    eligible_regions: list[str]
+    refused: list[dict]
+
+
+def booking_estimate(*, organization: Organization, accelerator_model, region, billing_mode: str, quote,
+                     now: datetime | None = None) -> Estimate:
+    """"You pay X, the voucher pays Y" for a shape about to be booked: the grant that would fund usage
+    starting now (the choosing rule), its rate today, and the regions where the customer's vouchers count.
+    The provider is not known before placement, so the related-party check happens at charge time."""
+    from decimal import Decimal
+
+    from apps.billing.models import UsageRecord
+
+    from .funding import grant_choose
+
+    now = now or timezone.now()
+    probe = UsageRecord(organization=organization, region=region, accelerator_model=accelerator_model,
+                        billing_mode=billing_mode, started_at=now, accrued_through=now + timedelta(hours=1),
+                        hourly=quote.hourly, off_peak_hourly=quote.hourly)
+    grant, refused = grant_choose(record=probe, provider=None)
+    rate = 0
+    if grant is not None:
+        rate = grant_status(grant, hardware=subsidy.hardware_class(accelerator_model.vendor), now=now).rate_bp
+    voucher = (Decimal(quote.hourly) * rate / subsidy.BP).quantize(Decimal("0.000001"))
+    regions: set[str] = set()
+    for held in grants_of(organization).filter(state=Grant.State.ACTIVE):
+        version = version_at(published_versions(held.program), now)
+        if version is None or held.program.state != Program.State.OPEN:
+            continue
+        codes = [r.code for r in version.compute_regions.all()] or list(
+            held.program.organization.jurisdiction.values_list("code", flat=True))
+        regions.update(codes)
+    return Estimate(quote.hourly, voucher, Decimal(quote.hourly) - voucher, rate, grant, sorted(regions), refused)

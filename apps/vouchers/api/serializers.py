@@ -199,3 +199,17 @@ class ClaimSerializer(serializers.Serializer):
 class ClaimDecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
     reason = serializers.CharField(max_length=2000)
+
+
+class EstimateSerializer(serializers.Serializer):
+    hourly = serializers.DecimalField(max_digits=16, decimal_places=6, coerce_to_string=True,
+                                      help_text=_("CNY per hour at your prices"))
+    voucher_hourly = serializers.DecimalField(max_digits=16, decimal_places=6, coerce_to_string=True,
+                                              help_text=_("what the voucher would pay per hour"))
+    you_pay_hourly = serializers.DecimalField(max_digits=16, decimal_places=6, coerce_to_string=True)
+    rate_bp = serializers.IntegerField()
+    grant = serializers.UUIDField(source="grant.pk", allow_null=True, default=None)
+    program_name = serializers.CharField(source="grant.program.name", allow_null=True, default=None)
+    eligible_regions = serializers.ListField(child=serializers.CharField(),
+                                             help_text=_("regions where your vouchers count"))
+    refused = serializers.ListField(child=serializers.DictField())

@@ -27,4 +27,5 @@ urlpatterns = [
     path(f"{ORG}voucher-claims/", views.ClaimListView.as_view(), name="voucher-claim-list"),
     path(f"{ORG}voucher-claims/<uuid:pk>/decision/", views.ClaimDecisionView.as_view(),
          name="voucher-claim-decision"),
+    path(f"{ORG}voucher-estimate/", views.EstimateView.as_view(), name="voucher-estimate"),
 ]

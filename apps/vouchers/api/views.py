@@ -9,6 +9,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.billing.api.serializers import QuoteQuerySerializer
 from apps.core.api.views import OrganizationScopedMixin
 from apps.tenancy.access import access_object
 from apps.tenancy.models import Organization, Role
@@ -20,6 +21,7 @@ from .serializers import (
     ClaimDecisionSerializer,
     ClaimSerializer,
     DecisionSerializer,
+    EstimateSerializer,
     FlagDecisionSerializer,
     GrantSerializer,
     IdleFlagSerializer,
@@ -267,3 +269,21 @@ class ClaimDecisionView(_Government, APIView):
         claim = services.claim_decide(actor=self.actor, claim=claim, decision=serializer.validated_data["decision"],
                                       reason=serializer.validated_data["reason"])
         return Response(ClaimSerializer(claim).data)
+
+
+class EstimateView(OrganizationScopedMixin, APIView):
+    """For the booking form: "you pay X, the voucher pays Y" per hour for a shape, and the regions where
+    the organization's vouchers count (same query parameters as the price quote)."""
+
+    @extend_schema(parameters=[QuoteQuerySerializer], responses=EstimateSerializer)
+    def get(self, request, organization_id):
+        from apps.billing.quotes import price_quote
+
+        query = QuoteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = dict(query.validated_data)
+        quote = price_quote(organization=self.organization, **data)
+        estimate = selectors.booking_estimate(organization=self.organization,
+                                              accelerator_model=data["accelerator_model"], region=data["region"],
+                                              billing_mode=data["billing_mode"], quote=quote)
+        return Response(EstimateSerializer(estimate).data)
