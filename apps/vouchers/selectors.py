@@ -330,3 +330,42 @@ def booking_estimate(*, organization: Organization, accelerator_model, region, b
             held.program.organization.jurisdiction.values_list("code", flat=True))
         regions.update(codes)
     return Estimate(quote.hourly, voucher, Decimal(quote.hourly) - voucher, rate, grant, sorted(regions), refused)
+
+
+@dataclass(frozen=True)
+class RevenueMonth:
+    month: date
+    charges: int
+    charged_fen: int
+    voucher_fen: int
+    provider_share_fen: int
+    voucher_funded_share_fen: int  # the provider's share × voucher / charge, per charge, rounded half-up
+
+
+def provider_voucher_revenue(organization: Organization, *, months: int = 12,
+                             now: datetime | None = None) -> list[RevenueMonth]:
+    """Which of a provider's revenue was voucher-funded, by month (newest first)."""
+    from collections import defaultdict
+    from decimal import Decimal
+
+    from apps.ledger.models import LedgerTransaction
+
+    now = now or timezone.now()
+    since = (local_date(now).replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    rows = (LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.CHARGE,
+                                             details__provider_organization=str(organization.pk),
+                                             details__voucher__share_fen__gt=0,
+                                             created_at__gte=subsidy.local_midnight(since, zone()))
+            .values_list("created_at", "details"))
+    totals: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for created_at, details in rows:
+        month = local_date(created_at).replace(day=1)
+        amount, share = int(details.get("amount_fen", 0)), int(details["voucher"]["share_fen"])
+        provider = int(details.get("provider_share_fen", 0))
+        bucket = totals[month]
+        bucket[0] += 1
+        bucket[1] += amount
+        bucket[2] += share
+        bucket[3] += provider
+        bucket[4] += subsidy.round_fen(Decimal(provider) * share / amount) if amount else 0
+    return [RevenueMonth(month, *values) for month, values in sorted(totals.items(), reverse=True)]

@@ -59,6 +59,9 @@ def home(request):
             "flags": selectors.idle_flags_for(organization)[:50],
             "claims": selectors.claims_for(organization)[:50],
             "can_edit": role_at_least(role_in(Actor(user=request.user), organization), Role.ADMIN)})
+    if organization.kind == Organization.Kind.PROVIDER:
+        return render(request, "vouchers/provider.html", {
+            "organization": organization, "months": selectors.provider_voucher_revenue(organization)})
     if organization.kind != Organization.Kind.CUSTOMER:
         raise Http404
     return render(request, "vouchers/customer.html", {

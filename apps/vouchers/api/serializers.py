@@ -213,3 +213,12 @@ class EstimateSerializer(serializers.Serializer):
     eligible_regions = serializers.ListField(child=serializers.CharField(),
                                              help_text=_("regions where your vouchers count"))
     refused = serializers.ListField(child=serializers.DictField())
+
+
+class RevenueMonthSerializer(serializers.Serializer):
+    month = serializers.DateField()
+    charges = serializers.IntegerField()
+    charged_fen = serializers.IntegerField()
+    voucher_fen = serializers.IntegerField(help_text=_("what vouchers paid of those charges"))
+    provider_share_fen = serializers.IntegerField()
+    voucher_funded_share_fen = serializers.IntegerField(help_text=_("the part of your share funded by vouchers"))

@@ -28,4 +28,5 @@ urlpatterns = [
     path(f"{ORG}voucher-claims/<uuid:pk>/decision/", views.ClaimDecisionView.as_view(),
          name="voucher-claim-decision"),
     path(f"{ORG}voucher-estimate/", views.EstimateView.as_view(), name="voucher-estimate"),
+    path(f"{ORG}voucher-revenue/", views.ProviderRevenueView.as_view(), name="voucher-revenue"),
 ]

@@ -27,6 +27,7 @@ from .serializers import (
     IdleFlagSerializer,
     ProgramDetailSerializer,
     ProgramSerializer,
+    RevenueMonthSerializer,
     RuleVersionSerializer,
     TransitionSerializer,
     VoucherLineSerializer,
@@ -287,3 +288,13 @@ class EstimateView(OrganizationScopedMixin, APIView):
                                               accelerator_model=data["accelerator_model"], region=data["region"],
                                               billing_mode=data["billing_mode"], quote=quote)
         return Response(EstimateSerializer(estimate).data)
+
+
+class ProviderRevenueView(OrganizationScopedMixin, APIView):
+    """Providers: which of their revenue was voucher-funded, by month (last 12 months)."""
+
+    @extend_schema(responses=RevenueMonthSerializer(many=True))
+    def get(self, request, organization_id):
+        if self.organization.kind != Organization.Kind.PROVIDER:
+            raise Http404
+        return Response(RevenueMonthSerializer(selectors.provider_voucher_revenue(self.organization), many=True).data)
