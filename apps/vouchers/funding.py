@@ -20,12 +20,13 @@ For a charge of a usage record, inside the charge's transaction:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from apps.billing import pricing
@@ -36,7 +37,7 @@ from apps.telemetry.models import AssignmentSample
 from apps.tenancy.models import Organization
 
 from . import selectors, subsidy
-from .models import Grant, IdleFlag, Program, RedemptionMode, UsageSubsidy, YearUse
+from .models import DayUse, Grant, IdleFlag, Program, RedemptionMode, SpikeFlag, UsageSubsidy, YearUse
 from .selectors import BUDGET_KIND, GRANT_KIND, ISSUED_KIND, Refusal
 
 __all__ = ["BUDGET_KIND", "GRANT_KIND", "voucher_funding", "voucher_reversal"]
@@ -187,6 +188,9 @@ def voucher_funding(*, organization: Organization, amount_fen: int, provider_org
     if not share:
         return FundingPlan(details={"voucher": note})
     year_use_add(program=program, organization=organization, year=year, amount=share)
+    today = selectors.local_date(timezone.now())
+    note["day"] = str(today)
+    spike_check(program=program, organization=organization, day=today, amount=share)
     return FundingPlan(lines=subsidy_lines(grant=grant, program=program, share=share, accounts=accounts),
                        covered_fen=share, details={"voucher": note})
 
@@ -201,6 +205,38 @@ def year_use_add(*, program: Program, organization, year: int, amount: int) -> N
     """Add to the annual counter in one statement (callers hold the programme's row lock)."""
     with connection.cursor() as cursor:
         cursor.execute(_YEAR_USE_ADD, [program.pk, getattr(organization, "pk", organization), year, amount])
+
+
+_DAY_USE_ADD = """
+INSERT INTO vouchers_dayuse (program_id, organization_id, day, used_fen) VALUES (%s, %s, %s, %s)
+ON CONFLICT (program_id, organization_id, day) DO UPDATE SET used_fen = vouchers_dayuse.used_fen + EXCLUDED.used_fen
+RETURNING used_fen
+"""
+
+
+def spike_check(*, program: Program, organization, day, amount: int) -> SpikeFlag | None:
+    """Count today's subsidy and flag a spike: today above ``TIDEGRID_VOUCHER_SPIKE_MIN_FEN`` (¥100) and
+    more than ``TIDEGRID_VOUCHER_SPIKE_FACTOR`` (5) × the average of the enterprise's subsidised days in
+    the 30 days before, once it has at least ``TIDEGRID_VOUCHER_SPIKE_MIN_DAYS`` (7) of them."""
+    from django.db.models import Avg, Count
+
+    with connection.cursor() as cursor:
+        cursor.execute(_DAY_USE_ADD, [program.pk, getattr(organization, "pk", organization), day, amount])
+        today = cursor.fetchone()[0]
+    if today < int(getattr(settings, "TIDEGRID_VOUCHER_SPIKE_MIN_FEN", 10_000)):
+        return None
+    history = (DayUse.objects.filter(program=program, organization=organization, day__lt=day,
+                                     day__gte=day - timedelta(days=30), used_fen__gt=0)
+               .aggregate(days=Count("id"), mean=Avg("used_fen")))
+    if (history["days"] or 0) < int(getattr(settings, "TIDEGRID_VOUCHER_SPIKE_MIN_DAYS", 7)):
+        return None
+    baseline = int(history["mean"])
+    if today <= baseline * float(getattr(settings, "TIDEGRID_VOUCHER_SPIKE_FACTOR", 5)):
+        return None
+    flag, _created = SpikeFlag.objects.get_or_create(program=program, organization_id=getattr(organization, "pk",
+                                                                                             organization),
+                                                     day=day, defaults={"subsidy_fen": today, "baseline_fen": baseline})
+    return flag
 
 
 def voucher_accounts(*, grant: Grant, program: Program, organization=None) -> dict:
@@ -255,6 +291,9 @@ def voucher_reversal(*, charge, reversal) -> None:
         return
     YearUse.objects.filter(program_id=note["program"], organization_id=charge.organization_id,
                            year=note["year"]).update(used_fen=F("used_fen") - share)
+    if note.get("day"):
+        DayUse.objects.filter(program_id=note["program"], organization_id=charge.organization_id,
+                              day=note["day"]).update(used_fen=F("used_fen") - share)
     record_id = (charge.details or {}).get("usage_record")
     if record_id:
         UsageSubsidy.objects.filter(usage_record_id=record_id).update(share_fen=F("share_fen") - share)

@@ -336,3 +336,50 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grant} {self.period_start:%Y-%m}"
+
+
+class DayUse(models.Model):
+    """What a programme paid for an enterprise on one local day (for spike detection)."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    used_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["program", "organization", "day"],
+                                               name="voucher_day_use_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} · {self.organization_id} · {self.day}: {self.used_fen}"
+
+
+class SpikeFlag(models.Model):
+    """An enterprise's subsidy on one day far above its daily history: listed for the operator, who
+    closes it with a reason (audited). The subsidy itself is not held."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="spike_flags")
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("day"))
+    subsidy_fen = models.BigIntegerField(_("subsidy that day when flagged (fen)"))
+    baseline_fen = models.BigIntegerField(_("average daily subsidy before (fen)"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    decision_reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("flagged at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("subsidy spike flag")
+        verbose_name_plural = _("subsidy spike flags")
+        constraints = [models.UniqueConstraint(fields=["program", "organization", "day"],
+                                               name="voucher_spike_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"spike {self.organization_id} {self.day}"

@@ -369,3 +369,10 @@ def provider_voucher_revenue(organization: Organization, *, months: int = 12,
         bucket[3] += provider
         bucket[4] += subsidy.round_fen(Decimal(provider) * share / amount) if amount else 0
     return [RevenueMonth(month, *values) for month, values in sorted(totals.items(), reverse=True)]
+
+
+def spike_flags_for(organization: Organization):
+    from .models import SpikeFlag
+
+    return (SpikeFlag.objects.filter(program__organization=organization)
+            .select_related("program", "program__organization", "organization").order_by("state", "-created_at"))

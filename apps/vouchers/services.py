@@ -546,3 +546,23 @@ def claim_decide(*, actor: Actor, claim, decision: str, reason: str):
             params={"program": program.name}, template="vouchers/email/claim_decided.txt",
             context={"claim": claim, "program": program, "paid": fen_display(paid)})
     return claim
+
+
+@transaction.atomic
+def spike_flag_close(*, actor: Actor, flag, reason: str):
+    """The operator closes a spike flag with a reason (audited)."""
+    from .models import SpikeFlag
+
+    _require_operator(actor, flag.program)
+    flag = SpikeFlag.objects.select_for_update().get(pk=flag.pk)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Give a reason for the decision.")]})
+    if flag.state != SpikeFlag.State.OPEN:
+        raise ValidationError({"state": [_("This flag was already decided.")]})
+    flag.state, flag.decision_reason = SpikeFlag.State.CLOSED, reason.strip()
+    flag.decided_by, flag.decided_at = actor.user, timezone.now()
+    flag.save(update_fields=["state", "decision_reason", "decided_by", "decided_at"])
+    audit_record(actor=actor, action="vouchers.spike_flag_closed", organization=flag.program.organization,
+                 target=flag, details={"reason": flag.decision_reason, "day": str(flag.day),
+                                       "subsidy_fen": flag.subsidy_fen, "baseline_fen": flag.baseline_fen})
+    return flag

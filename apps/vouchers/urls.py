@@ -18,4 +18,5 @@ urlpatterns = [
     path("vouchers/flags/<int:pk>/", views.flag_decide, name="flag_decide"),
     path("vouchers/claims/", views.claim_new, name="claim_new"),
     path("vouchers/claims/<uuid:pk>/", views.claim_decide, name="claim_decide"),
+    path("vouchers/spikes/<int:pk>/", views.spike_close, name="spike_close"),
 ]

@@ -58,6 +58,7 @@ def home(request):
             "organization": organization, "programs": programs,
             "flags": selectors.idle_flags_for(organization)[:50],
             "claims": selectors.claims_for(organization)[:50],
+            "spikes": selectors.spike_flags_for(organization)[:50],
             "can_edit": role_at_least(role_in(Actor(user=request.user), organization), Role.ADMIN)})
     if organization.kind == Organization.Kind.PROVIDER:
         return render(request, "vouchers/provider.html", {
@@ -306,6 +307,21 @@ def claim_decide(request, pk):
     try:
         services.claim_decide(actor=Actor(user=request.user), claim=claim, decision=request.POST.get("decision", ""),
                               reason=request.POST.get("reason", ""))
+        messages.success(request, _("Saved."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("vouchers:home")
+
+
+@login_required
+@require_POST
+def spike_close(request, pk):
+    organization = _government(request)
+    flag = selectors.spike_flags_for(organization).filter(pk=pk).first()
+    if flag is None:
+        raise Http404
+    try:
+        services.spike_flag_close(actor=Actor(user=request.user), flag=flag, reason=request.POST.get("reason", ""))
         messages.success(request, _("Saved."))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

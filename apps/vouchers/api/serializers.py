@@ -222,3 +222,20 @@ class RevenueMonthSerializer(serializers.Serializer):
     voucher_fen = serializers.IntegerField(help_text=_("what vouchers paid of those charges"))
     provider_share_fen = serializers.IntegerField()
     voucher_funded_share_fen = serializers.IntegerField(help_text=_("the part of your share funded by vouchers"))
+
+
+class SpikeFlagSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    program = serializers.UUIDField(source="program_id")
+    organization = serializers.UUIDField(source="organization_id")
+    organization_name = serializers.CharField(source="organization.name")
+    day = serializers.DateField()
+    subsidy_fen = serializers.IntegerField()
+    baseline_fen = serializers.IntegerField()
+    state = serializers.CharField()
+    decision_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class SpikeCloseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)

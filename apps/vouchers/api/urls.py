@@ -29,4 +29,6 @@ urlpatterns = [
          name="voucher-claim-decision"),
     path(f"{ORG}voucher-estimate/", views.EstimateView.as_view(), name="voucher-estimate"),
     path(f"{ORG}voucher-revenue/", views.ProviderRevenueView.as_view(), name="voucher-revenue"),
+    path(f"{ORG}voucher-spikes/", views.SpikeFlagListView.as_view(), name="voucher-spike-list"),
+    path(f"{ORG}voucher-spikes/<int:pk>/close/", views.SpikeFlagCloseView.as_view(), name="voucher-spike-close"),
 ]

@@ -29,6 +29,8 @@ from .serializers import (
     ProgramSerializer,
     RevenueMonthSerializer,
     RuleVersionSerializer,
+    SpikeCloseSerializer,
+    SpikeFlagSerializer,
     TransitionSerializer,
     VoucherLineSerializer,
 )
@@ -298,3 +300,27 @@ class ProviderRevenueView(OrganizationScopedMixin, APIView):
         if self.organization.kind != Organization.Kind.PROVIDER:
             raise Http404
         return Response(RevenueMonthSerializer(selectors.provider_voucher_revenue(self.organization), many=True).data)
+
+
+class SpikeFlagListView(_Government, APIView):
+    """Days on which an enterprise's subsidy was far above its history, open ones first."""
+
+    @extend_schema(responses=SpikeFlagSerializer(many=True))
+    def get(self, request, organization_id):
+        self.check_kind()
+        return Response(SpikeFlagSerializer(selectors.spike_flags_for(self.organization)[:200], many=True).data)
+
+
+class SpikeFlagCloseView(_Government, APIView):
+    """Close a spike flag with a reason."""
+
+    @extend_schema(request=SpikeCloseSerializer, responses=SpikeFlagSerializer)
+    def post(self, request, organization_id, pk):
+        self.check_kind()
+        flag = selectors.spike_flags_for(self.organization).filter(pk=pk).first()
+        if flag is None:
+            raise Http404
+        serializer = SpikeCloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flag = services.spike_flag_close(actor=self.actor, flag=flag, reason=serializer.validated_data["reason"])
+        return Response(SpikeFlagSerializer(flag).data)
