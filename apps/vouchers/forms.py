@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.catalog.models import AcceleratorModel
 from apps.tenancy.models import Organization
 
-from .models import HardwareClass, RuleVersion
+from .models import HardwareClass, RedemptionMode, RuleVersion
 
 
 def _yuan(label, required=True):
@@ -27,6 +27,9 @@ class ProgramForm(forms.Form):
     valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
     valid_until = forms.DateField(label=_("Valid until (first day it no longer pays)"),
                                   widget=forms.DateInput(attrs={"type": "date"}))
+    redemption_mode = forms.ChoiceField(label=_("Redemption mode"), initial=RedemptionMode.DEDUCT, required=False,
+                                        choices=[(RedemptionMode.DEDUCT, RedemptionMode.DEDUCT.label),
+                                                 (RedemptionMode.CLAIM, RedemptionMode.CLAIM.label)])
 
 
 STEPS_HELP = _("One step per line: the rate in percent, then the start — months of the grant's age (e.g. 12) "

@@ -88,7 +88,8 @@ def program_new(request):
         try:
             program = services.program_create(
                 actor=Actor(user=request.user), organization=organization, name=data["name"], name_zh=data["name_zh"],
-                budget_fen=yuan_to_fen(data["budget"]), valid_from=data["valid_from"], valid_until=data["valid_until"])
+                budget_fen=yuan_to_fen(data["budget"]), valid_from=data["valid_from"], valid_until=data["valid_until"],
+                redemption_mode=data["redemption_mode"] or RedemptionMode.DEDUCT)
             messages.success(request, _("Programme created as a draft. Add a rule version, publish it, then open it."))
             return redirect("vouchers:program_detail", pk=program.pk)
         except ValidationError as error:

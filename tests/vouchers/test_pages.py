@@ -86,3 +86,21 @@ def test_the_customer_sees_rate_next_step_caps_and_the_voucher_line_in_both_lang
     client.cookies["django_language"] = "zh-hans"
     page = client.get("/vouchers/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "我的算力券" in page and "上海算力券" in page
+
+
+def test_the_usage_page_and_the_invoice_show_what_vouchers_paid(gov, enterprise, template_record, as_user):
+    from datetime import date
+
+    from apps.billing.invoicing import invoice_issue
+
+    program = make_program(gov)
+    make_grant(program, enterprise)
+    fund(enterprise.organization, 100_000)
+    charge(clone_record(template_record, start=local(2026, 4, 1, 10), seconds=1800))  # voucher 900 of 1,800
+    client = as_user(enterprise.admin, enterprise.organization)
+    page = client.get("/billing/usage/?month=2026-04").content.decode()
+    assert 'id="usage-vouchers"' in page and "¥9.00" in page
+    invoice = invoice_issue(organization=enterprise.organization, period_start=date(2026, 4, 1))
+    page = client.get(f"/billing/invoices/{invoice.pk}/").content.decode()
+    assert 'id="invoice-vouchers"' in page and "¥9.00" in page
+    assert client.get(f"/billing/invoices/{invoice.pk}/pdf/").status_code == 200
