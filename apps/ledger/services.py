@@ -12,7 +12,8 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -181,24 +182,63 @@ def transaction_post(*, idempotency_key: str, kind: str, memo: str, lines: list[
 
 # --- charging customers ---------------------------------------------------------------------------------
 
-def _charge_funding(*, organization: Organization, profile: LedgerProfile,
-                    amount_fen: int) -> list[tuple[Account, int]]:
-    """The debit side of a charge. Today one line: the wallet or the postpaid account.
+@dataclass
+class FundingPlan:
+    """What a funding planner pays of one charge: its ledger lines (its debits and any balancing lines of
+    its own, summing to ``-covered_fen``), the amount it covers, and what to record on the charge."""
 
-    This is where vouchers plug in: a voucher app returns the voucher-credit share first (one debit per
-    grant, limited by the grant's balance and the program's co-pay rate) and the co-pay from the wallet
-    for the rest. The credit side (revenue, provider share) does not change.
-    """
-    payer = customer_payer_account(organization=organization, profile=profile)
-    return [(payer, -amount_fen)]
+    lines: list[tuple[Account, int]] = field(default_factory=list)
+    covered_fen: int = 0
+    details: dict = field(default_factory=dict)
+
+
+# Funding planners (the vouchers app registers one in its AppConfig.ready). Each is called inside the
+# charge's transaction as ``planner(organization=…, amount_fen=…, provider_organization=…, details=…)``
+# with what is still uncovered, and returns a FundingPlan or None. What they leave is paid by the wallet
+# (postpaid: the receivable). A planner's own writes roll back with the charge when the co-pay fails.
+FUNDING_PLANNERS: list[Callable[..., FundingPlan | None]] = []
+# Called with ``(charge=…, reversal=…)`` after a charge was reversed, in the same transaction.
+REVERSAL_HOOKS: list[Callable[..., None]] = []
+
+
+def _charge_funding(*, organization: Organization, profile: LedgerProfile, amount_fen: int,
+                    provider_organization: Organization | None = None,
+                    details: dict | None = None) -> tuple[list[tuple[Account, int]], dict]:
+    """The debit side of a charge and what the planners recorded: first each registered planner's share
+    (vouchers), then the co-pay from the wallet or the postpaid account for the rest. The credit side
+    (revenue, provider share) does not change."""
+    lines: list[tuple[Account, int]] = []
+    notes: dict = {}
+    left = amount_fen
+    for planner in FUNDING_PLANNERS:
+        plan = planner(organization=organization, amount_fen=left, provider_organization=provider_organization,
+                       details=details or {})
+        if plan is None:
+            continue
+        if not 0 <= plan.covered_fen <= left or sum(amount for _account, amount in plan.lines) != -plan.covered_fen:
+            raise ValueError(f"funding planner {planner!r} returned an unbalanced plan")
+        lines += plan.lines
+        notes.update(plan.details)
+        left -= plan.covered_fen
+    if left:
+        payer = customer_payer_account(organization=organization, profile=profile)
+        lines.append((payer, -left))
+    notes["copay_fen"] = left
+    return lines, notes
+
+
+class _AlreadyPosted(Exception):
+    def __init__(self, txn: LedgerTransaction):
+        self.txn = txn
 
 
 def customer_charge(*, organization: Organization, amount_fen: int, idempotency_key: str, memo: str,
                     provider_organization: Organization | None = None, provider_share_fen: int = 0,
                     details: dict | None = None) -> LedgerTransaction:
-    """Charge a customer: debit its wallet (postpaid: its receivable), credit platform revenue with
-    ``amount - provider_share`` and the provider's payable with the share. Idempotent by key; raises
-    ``InsufficientFunds`` when a prepaid wallet (or a credit line) cannot cover it."""
+    """Charge a customer: vouchers pay their share (see ``_charge_funding``), the wallet (postpaid: the
+    receivable) the rest; credit platform revenue with ``amount - provider_share`` and the provider's
+    payable with the share. Idempotent by key; raises ``InsufficientFunds`` when a prepaid wallet (or a
+    credit line) cannot cover the co-pay, and then nothing is written (no voucher is spent either)."""
     if not whole_fen(amount_fen, at_least=1):
         raise ValidationError({"amount_fen": [_("A charge is a positive whole number of fen.")]})
     if not whole_fen(provider_share_fen, at_least=0, at_most=amount_fen):
@@ -217,19 +257,47 @@ def customer_charge(*, organization: Organization, amount_fen: int, idempotency_
         return existing
 
     profile = profile_get(organization=organization)
-    lines = _charge_funding(organization=organization, profile=profile, amount_fen=amount_fen)
-    lines.append((platform_account(Account.Kind.PLATFORM_REVENUE), amount_fen - provider_share_fen))
-    if provider_share_fen:
-        lines.append((account_get_or_create(organization=provider_organization, kind=Account.Kind.PROVIDER_PAYABLE),
-                      provider_share_fen))
-    txn, created = transaction_post(
-        idempotency_key=idempotency_key, kind=LedgerTransaction.Kind.CHARGE, memo=memo, lines=lines,
-        organization=organization,
-        details={**(details or {}), "amount_fen": amount_fen, "provider_share_fen": provider_share_fen,
-                 "provider_organization": str(provider_organization.pk) if provider_organization else None})
-    if created:
-        low_balance_check(organization=organization)
+    try:
+        with transaction.atomic():
+            lines, notes = _charge_funding(organization=organization, profile=profile, amount_fen=amount_fen,
+                                           provider_organization=provider_organization, details=details)
+            lines.append((platform_account(Account.Kind.PLATFORM_REVENUE), amount_fen - provider_share_fen))
+            if provider_share_fen:
+                lines.append((account_get_or_create(organization=provider_organization,
+                                                    kind=Account.Kind.PROVIDER_PAYABLE), provider_share_fen))
+            txn, created = transaction_post(
+                idempotency_key=idempotency_key, kind=LedgerTransaction.Kind.CHARGE, memo=memo, lines=lines,
+                organization=organization,
+                details={**(details or {}), **notes, "amount_fen": amount_fen,
+                         "provider_share_fen": provider_share_fen,
+                         "provider_organization": str(provider_organization.pk) if provider_organization else None})
+            if not created:
+                raise _AlreadyPosted(txn)  # a concurrent twin posted it: undo what the planners wrote
+    except _AlreadyPosted as already:
+        return already.txn
+    low_balance_check(organization=organization)
     return txn
+
+
+def charge_reverse(*, charge: LedgerTransaction, memo: str, details: dict | None = None) -> LedgerTransaction:
+    """Undo a charge (a refund of usage, a re-billing): one transaction with every line of the charge
+    negated, so the wallet, the vouchers' grant and budget, revenue and the provider's share all get back
+    exactly what moved. Once per charge (idempotent); the reversal hooks fix their own counters."""
+    if charge.kind != LedgerTransaction.Kind.CHARGE:
+        raise ValidationError({"charge": [_("Only charges can be reversed.")]})
+    with transaction.atomic():
+        entries = list(charge.entries.select_related("account"))
+        lines = [(entry.account, -entry.amount_fen) for entry in entries]
+        reversal, created = transaction_post(
+            idempotency_key=f"reverse:{charge.pk}", kind=LedgerTransaction.Kind.ADJUSTMENT, memo=memo, lines=lines,
+            organization=charge.organization,
+            details={**(details or {}), "reverses": str(charge.pk), "amount_fen": -charge.details.get("amount_fen", 0)})
+        if created:
+            for hook in REVERSAL_HOOKS:
+                hook(charge=charge, reversal=reversal)
+    if created and charge.organization_id:
+        low_balance_rearm(organization=charge.organization)
+    return reversal
 
 
 # --- low-balance warning --------------------------------------------------------------------------------

@@ -86,6 +86,7 @@ def demo_world_load() -> list[DemoLogin]:
             _demo_provider_vetted(organization, user=user, staff=staff)
         logins.append(DemoLogin(persona, email, organization.name))
     logins.append(DemoLogin("platform staff", STAFF_EMAIL, None))
+    _demo_vouchers()
     return logins
 
 
@@ -109,6 +110,62 @@ def _demo_provider_vetted(organization: Organization, *, user, staff) -> None:
                               credit_code=organization.credit_code, **DEMO_PROVIDER_VETTING)
         provider_profile_submit(actor=Actor(user=user), organization=organization)
     provider_approve(actor=Actor(user=staff), organization=organization)
+
+
+# Voucher programmes of the demo government (figures after Shanghai's and Hangzhou's public policies, see
+# docs/vouchers.md): name, Chinese name, budget, taper basis, steps, annual cap.
+DEMO_PROGRAMS = [
+    ("Shanghai Compute Vouchers 2026", "上海市算力券（2026）", 5_000_000_000, "grant_age",
+     [{"rate_bp": 5000, "starts_after_months": 0}, {"rate_bp": 3000, "starts_after_months": 12},
+      {"rate_bp": 2000, "starts_after_months": 24}, {"rate_bp": 0, "starts_after_months": 36},
+      {"rate_bp": 10000, "starts_after_months": 0, "size_class": "startup"},
+      {"rate_bp": 3000, "starts_after_months": 12, "size_class": "startup"}], 200_000_000),
+    ("Shanghai Domestic Chip Vouchers", "上海市国产算力券", 800_000_000, "calendar",
+     [{"rate_bp": 2000, "starts_on": "2026-01-01"},
+      {"rate_bp": 3000, "starts_on": "2026-01-01", "hardware_class": "domestic"},
+      {"rate_bp": 1000, "starts_on": "2027-07-01"},
+      {"rate_bp": 2000, "starts_on": "2027-07-01", "hardware_class": "domestic"}], 800_000_000),
+]
+DEMO_GRANT_FEN = 20_000_000  # ¥200,000 for the demo customer from the first programme
+
+
+def _demo_vouchers() -> None:
+    """The demo government's two programmes (published, open) and the demo customer's approved grant.
+    Looked up by name first, so loading twice changes nothing."""
+    from datetime import date, datetime
+
+    from apps.vouchers import services as vouchers
+    from apps.vouchers.models import Application, Program
+
+    government = Organization.objects.filter(kind=Organization.Kind.GOVERNMENT, name=DEMO_ORGS[2][2]).first()
+    customer = Organization.objects.filter(kind=Organization.Kind.CUSTOMER, name=DEMO_ORGS[0][2]).first()
+    if government is None or customer is None:
+        return
+    operator = Actor(user=_user(DEMO_ORGS[2][1]))
+    programs = []
+    for name, name_zh, budget, basis, steps, cap in DEMO_PROGRAMS:
+        program = Program.objects.filter(organization=government, name=name).first()
+        if program is None:
+            program = vouchers.program_create(actor=operator, organization=government, name=name, name_zh=name_zh,
+                                              budget_fen=budget, valid_from=date(2026, 1, 1),
+                                              valid_until=date(2029, 1, 1))
+            parsed = [{**step, "starts_on": date.fromisoformat(step["starts_on"])} if "starts_on" in step else step
+                      for step in steps]
+            version = vouchers.rule_version_create(
+                actor=operator, program=program, taper_basis=basis, steps=parsed, annual_cap_fen=cap,
+                effective_from=datetime(2026, 1, 1, tzinfo=django_timezone.get_default_timezone()))
+            vouchers.rule_version_publish(actor=operator, version=version, allow_past=True)
+            program = vouchers.program_transition(actor=operator, program=program, action="open")
+        programs.append(program)
+    first = programs[0]
+    if not Application.objects.filter(program=first, organization=customer).exists():
+        applicant = Actor(user=_user(DEMO_ORGS[0][1]))
+        application = vouchers.application_submit(
+            actor=applicant, program=first, organization=customer, requested_fen=DEMO_GRANT_FEN,
+            description="Vision inspection models for the Lingang production lines (training and inference).")
+        vouchers.application_decide(actor=operator, application=application, decision="approve",
+                                    reason="Local manufacturer, compute runs in Shanghai.", amount_fen=DEMO_GRANT_FEN,
+                                    starts_on=date(2026, 3, 1))
 
 
 DEMO_WALLET_CREDIT_FEN = 200_000

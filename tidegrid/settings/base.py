@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.scheduling",
     "apps.billing",
     "apps.ledger",
+    "apps.vouchers",
     "apps.portal",
 ]
 
@@ -156,6 +157,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / ".data" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = BASE_DIR / ".data" / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -235,6 +237,9 @@ SPECTACULAR_SETTINGS = {
         "PaymentStateEnum": "apps.ledger.models.Payment.State",
         "RefundStateEnum": "apps.ledger.models.Refund.State",
         "LedgerTransactionKindEnum": "apps.ledger.models.LedgerTransaction.Kind",
+        "VoucherProgramStateEnum": "apps.vouchers.models.Program.State",
+        "VoucherApplicationStateEnum": "apps.vouchers.models.Application.State",
+        "SizeClassEnum": "apps.tenancy.models.Organization.SizeClass",
     },
 }
 
