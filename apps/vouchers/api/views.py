@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.billing.api.serializers import QuoteQuerySerializer
-from apps.core.api.views import OrganizationScopedMixin
 from apps.tenancy.access import access_object
+from apps.tenancy.api.scoping import OrganizationScopedMixin
 from apps.tenancy.models import Organization, Role
 
 from .. import selectors, services
