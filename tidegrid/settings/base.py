@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.scheduling",
     "apps.billing",
     "apps.ledger",
+    "apps.oversight",
     "apps.portal",
 ]
 
@@ -252,6 +253,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.close_month",
         "schedule": crontab(day_of_month=1, hour=0, minute=30),
     },
+    "oversight-observe-device-states": {
+        "task": "oversight.device_states_observe",
+        "schedule": 60.0,
+    },
+    "oversight-rollup-recent-days": {
+        "task": "oversight.recent_days_rollup",
+        "schedule": crontab(minute="*/10"),
+    },
+    "oversight-check-targets": {
+        "task": "oversight.targets_check",
+        "schedule": crontab(minute="5-59/10"),
+    },
     "verify-audit-chain": {
         "task": "audit.chain_verify",
         "schedule": crontab(minute=17),
@@ -264,6 +277,10 @@ TIDEGRID_INVITATION_TTL_DAYS = env.int("TIDEGRID_INVITATION_TTL_DAYS", default=7
 # --- node agents and telemetry
 TIDEGRID_HEARTBEAT_INTERVAL_S = env.int("TIDEGRID_HEARTBEAT_INTERVAL_S", default=10)
 TIDEGRID_NODE_UNREACHABLE_AFTER_S = env.int("TIDEGRID_NODE_UNREACHABLE_AFTER_S", default=45)
+# Oversight (docs/oversight.md): a device-state span is extended while observations are at most this far
+# apart; a raw sample stands for at most this many seconds (until the next one) in utilization and energy.
+TIDEGRID_OVERSIGHT_OBSERVE_GAP_S = env.int("TIDEGRID_OVERSIGHT_OBSERVE_GAP_S", default=180)
+TIDEGRID_OVERSIGHT_SAMPLE_MAX_GAP_S = env.int("TIDEGRID_OVERSIGHT_SAMPLE_MAX_GAP_S", default=60)
 TIDEGRID_XID_QUARANTINE_THRESHOLD = env.int("TIDEGRID_XID_QUARANTINE_THRESHOLD", default=3)
 TIDEGRID_TELEMETRY_RAW_RETENTION_HOURS = env.int("TIDEGRID_TELEMETRY_RAW_RETENTION_HOURS", default=26)
 TIDEGRID_TELEMETRY_MINUTE_RETENTION_DAYS = env.int("TIDEGRID_TELEMETRY_MINUTE_RETENTION_DAYS", default=8)
