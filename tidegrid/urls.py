@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("apps.booking.api.urls")),
     path("", include("apps.billing.api.urls")),
     path("", include("apps.ledger.api.urls")),
+    path("", include("apps.oversight.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("apps.booking.urls")),
     path("", include("apps.billing.urls")),
     path("", include("apps.ledger.urls")),
+    path("", include("apps.oversight.urls")),
     path("", include("apps.portal.urls")),
 ]
 

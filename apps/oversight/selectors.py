@@ -272,3 +272,19 @@ def targets_for(*, organization: Organization) -> dict:
 
 def alerts_unshown(*, organization: Organization) -> list[KpiAlert]:
     return list(KpiAlert.objects.filter(organization=organization, shown_at__isnull=True))
+
+
+def kpi_overview(*, scope: Scope, period: Period) -> dict:
+    """The period's KPIs, the previous period's, the change, and each targeted KPI's status."""
+    from oversight_verify.kpi import status_of
+
+    kpis = kpis_for(scope=scope, period=period)
+    previous_period = period.previous()
+    previous = kpis_for(scope=scope, period=previous_period)
+    change = {name: (value - previous[name] if value is not None and previous[name] is not None else None)
+              for name, value in kpis.items()}
+    targets = targets_for(organization=scope.organization)
+    status = {name: status_of(kpis.get(name), green_at=t.green_at, amber_at=t.amber_at)
+              for name, t in targets.items()}
+    return {"kpis": kpis, "previous": previous, "previous_period": previous_period, "change": change,
+            "status": status, "targets": targets}

@@ -15,8 +15,9 @@ from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Membership, Organization, Role
 from oversight_verify.kpi import TARGETABLE, status_of
 
+from .labels import KPI_LABELS, kpi_display
 from .models import KpiAlert, KpiTarget
-from .periods import period_build, today
+from .periods import Period, period_build, today
 from .selectors import kpis_for, scope_build
 
 # Operators read the oversight pages as auditor or above; targets are set by admins and owners.
@@ -72,13 +73,14 @@ def target_delete(*, actor: Actor, organization: Organization, kpi: str) -> None
                      target=organization, details={"kpi": kpi})
 
 
-def targets_check(*, organization: Organization | None = None) -> int:
-    """Evaluate every government organization's targets on the current month so far; a KPI that turns
-    red (was not red at the last check) gets one alert and one e-mail. Returns the alerts created."""
+def targets_check(*, organization: Organization | None = None, period: Period | None = None) -> int:
+    """Evaluate every government organization's targets on the current month so far (or ``period``); a
+    KPI that turns red (was not red at the last check) gets one alert and one e-mail. Returns the alerts
+    created."""
     organizations = [organization] if organization else Organization.objects.filter(
         kind=Organization.Kind.GOVERNMENT, id__in=KpiTarget.objects.values("organization_id"))
-    period = period_build(kind="month", anchor=today())
-    created = 0
+    period = period or period_build(kind="month", anchor=today())
+    created = []
     for org in organizations:
         targets = list(KpiTarget.objects.filter(organization=org))
         if not targets:
@@ -97,9 +99,10 @@ def targets_check(*, organization: Organization | None = None) -> int:
                     alert = KpiAlert.objects.create(organization=org, kpi=target.kpi, period_start=period.start,
                                                     value=kpis.get(target.kpi), green_at=target.green_at,
                                                     amber_at=target.amber_at)
-                    created += 1
-                    transaction.on_commit(lambda alert=alert: _alert_email(alert=alert))
-    return created
+                    created.append(alert)
+    for alert in created:  # after the alerts are committed; a failed send is logged, the alert stays shown
+        _alert_email(alert=alert)
+    return len(created)
 
 
 def _alert_email(*, alert: KpiAlert) -> None:
@@ -112,8 +115,10 @@ def _alert_email(*, alert: KpiAlert) -> None:
     bilingual_mail_send(
         subject=gettext_noop("KPI below target: %(org)s"), subject_params={"org": organization.name},
         template="oversight/email/kpi_red.txt",
-        context={"organization": organization, "alert": alert, "kpi": alert.kpi,
-                 "site_url": settings.SITE_URL}, recipients=recipients)
+        context={"organization": organization, "kpi_label": KPI_LABELS.get(alert.kpi, alert.kpi),
+                 "value": kpi_display(alert.kpi, alert.value), "green": kpi_display(alert.kpi, alert.green_at),
+                 "amber": kpi_display(alert.kpi, alert.amber_at), "site_url": settings.SITE_URL},
+        recipients=recipients)
 
 
 def alerts_mark_shown(*, alerts: list[KpiAlert]) -> None:
