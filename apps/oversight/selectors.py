@@ -288,3 +288,18 @@ def kpi_overview(*, scope: Scope, period: Period) -> dict:
               for name, t in targets.items()}
     return {"kpis": kpis, "previous": previous, "previous_period": previous_period, "change": change,
             "status": status, "targets": targets}
+
+
+def settlement_gates(*, scope: Scope, period: Period, gates: dict) -> dict:
+    """The KPI-gated settlement hook: the period's KPIs and, for each gate (KPI → minimum value), whether
+    it was met — the form a voucher claim's settlement reads. Unknown KPIs are field errors."""
+    from oversight_verify.kpi import KPIS
+
+    unknown = sorted(set(gates) - set(KPIS))
+    if unknown:
+        raise ValidationError({"gates": [_("Unknown KPI: %(names)s.") % {"names": ", ".join(unknown)}]})
+    kpis = kpis_for(scope=scope, period=period)
+    results = {name: {"minimum": minimum, "value": kpis[name],
+                      "met": kpis[name] is not None and kpis[name] >= minimum} for name, minimum in gates.items()}
+    return {"period": period.as_dict(), "scope": scope.filters, "kpis": kpis, "gates": results,
+            "all_met": all(result["met"] for result in results.values())}

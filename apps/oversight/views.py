@@ -200,3 +200,18 @@ def evidence(request):
     response = HttpResponse(body, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="evidence-{period.start}-{period.end}.zip"'
     return response
+
+
+@login_required
+@require_GET
+def report(request):
+    from .pdf import report_pdf
+
+    organization = operator_organization(request)
+    query, error = _query_or_400(request, organization)
+    if error is not None:
+        return error
+    period, scope, _dimension = query
+    response = HttpResponse(report_pdf(scope=scope, period=period, request=request), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="oversight-report-{period.start}-{period.end}.pdf"'
+    return response

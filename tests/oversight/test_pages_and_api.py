@@ -182,3 +182,30 @@ def test_excel_and_csv_downloads(fleet, as_user):
     csv_body = client.get("/oversight/export.csv", {**MONTH, "by": "region"}).content.decode("utf-8-sig")
     assert "cn-shanghai" in csv_body and "cn-suzhou" in csv_body and "cn-beijing" not in csv_body
     assert date(2026, 11, 1).isoformat() in csv_body
+
+
+def test_settlement_gates_hook(fleet, api_as):
+    api = api_as(fleet.auditor)
+    kpis = api.get(_api(fleet, "kpis"), MONTH).json()["kpis"]
+    body = api.get(_api(fleet, "settlement-gates"), {**MONTH, "gate.utilization": 0.99,
+                                                     "gate.in_service_rate": 0.5}).json()
+    assert body["kpis"] == kpis
+    assert body["gates"]["utilization"] == {"minimum": 0.99, "value": kpis["utilization"], "met": False}
+    assert body["gates"]["in_service_rate"]["met"] is True
+    assert body["all_met"] is False
+    bad = api.get(_api(fleet, "settlement-gates"), {**MONTH, "gate.happiness": 1})
+    assert bad.status_code == 400 and "gates" in str(bad.json())
+    assert api.get(_api(fleet, "settlement-gates"), {**MONTH, "gate.utilization": "lots"}).status_code == 400
+    assert api_as(fleet.other_auditor).get(_api(fleet, "settlement-gates"), MONTH).status_code == 404
+
+
+def test_monthly_pdf_report(fleet, as_user, api_as):
+    api_as(fleet.admin).post(_api(fleet, "targets"), {"kpi": "utilization", "green_at": 0.99, "amber_at": 0.9},
+                             format="json")
+    response = as_user(fleet.auditor, fleet.government).get("/oversight/report.pdf", MONTH)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert as_user(fleet.other_auditor, fleet.other_government).get(
+        "/oversight/report.pdf", {**MONTH, "region": "cn-shanghai"}).status_code == 404
+    assert as_user(fleet.auditor, fleet.government).get("/oversight/report.pdf",
+                                                        {"period": "fortnight"}).status_code == 400

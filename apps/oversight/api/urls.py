@@ -11,4 +11,5 @@ urlpatterns = [
     path(f"{prefix}targets/", views.TargetView.as_view(), name="oversight-targets"),
     path(f"{prefix}export/", views.ExportView.as_view(), name="oversight-export"),
     path(f"{prefix}evidence/", views.EvidenceView.as_view(), name="oversight-evidence"),
+    path(f"{prefix}settlement-gates/", views.SettlementGateView.as_view(), name="oversight-settlement-gates"),
 ]

@@ -130,3 +130,22 @@ class EvidenceView(OversightMixin, APIView):
                                 content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="evidence-{period.start}-{period.end}.zip"'
         return response
+
+
+class SettlementGateView(OversightMixin, APIView):
+    """The KPI-gated settlement hook: the period's KPIs and which gates were met. Gates come as query
+    parameters ``gate.<kpi>=<minimum>`` (rates as fractions), e.g. ``gate.utilization=0.55``."""
+
+    @extend_schema(parameters=[OversightQuerySerializer], responses=OpenApiResponse(OpenApiTypes.OBJECT))
+    def get(self, request, organization_id):
+        from django.core.exceptions import ValidationError
+
+        period, scope = self.query()
+        gates = {}
+        for key, value in request.query_params.items():
+            if key.startswith("gate."):
+                try:
+                    gates[key[5:]] = float(value)
+                except ValueError as exc:
+                    raise ValidationError({key: ["Enter a number."]}) from exc
+        return Response(selectors.settlement_gates(scope=scope, period=period, gates=gates))
