@@ -8,7 +8,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt messages migrations clean bench bench-heartbeat bench-fleet bench-placement
+.PHONY: help install run test lint fmt messages migrations clean bench bench-heartbeat bench-fleet bench-placement bench-oversight
 
 help:
 	@echo "make run     set up, then serve the platform with demo data on http://127.0.0.1:8000"
@@ -63,3 +63,6 @@ bench-fleet: install
 # and the decision-latency measurements; results go in docs/benchmarks.md.
 bench-placement: install
 	$(PYTHON) -m workers.placement.bench all --seeds 42-51
+
+bench-oversight: install
+	$(PYTHON) tidegrid/embedded.py --ephemeral -- $(PYTHON) benchmarks/oversight_bench.py
