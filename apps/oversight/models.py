@@ -118,3 +118,49 @@ class KpiAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi} red since {self.created_at:%Y-%m-%d}"
+
+
+class ClusterDay(models.Model):
+    """The device-days of one cluster and accelerator model summed (written by the same rollup): what
+    jurisdiction, region, provider and cluster pages read — a few thousand rows for a quarter of 1,000
+    nodes instead of 720,000. Node and device views read DeviceDay."""
+
+    day = models.DateField()
+    cluster = models.ForeignKey("catalog.Cluster", on_delete=models.CASCADE, related_name="+")
+    provider = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey("catalog.Region", on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey("catalog.AcceleratorModel", null=True, on_delete=models.SET_NULL, related_name="+")
+    vendor = models.CharField(max_length=20, blank=True)
+    domestic = models.BooleanField(default=False)
+    devices = models.IntegerField(default=0)
+    registered_s = models.FloatField(default=0)
+    in_service_s = models.FloatField(default=0)
+    maintenance_s = models.FloatField(default=0)
+    quarantine_s = models.FloatField(default=0)
+    unreachable_s = models.FloatField(default=0)
+    allocated_share_s = models.FloatField(default=0)
+    utilized_s = models.FloatField(default=0)
+    energy_j = models.FloatField(default=0)
+    onboarded_tflops_s = models.FloatField(default=0)
+    delivered_tflops_s = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["region", "day"], name="clusterday_region_day_idx"),
+                   models.Index(fields=["day"], name="clusterday_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id} {self.day}"
+
+
+class ClusterConsumptionDay(models.Model):
+    """ConsumptionDay summed per cluster-day and customer profile (region, industry, size)."""
+
+    cluster_day = models.ForeignKey(ClusterDay, on_delete=models.CASCADE, related_name="consumption")
+    customer_region = models.ForeignKey("catalog.Region", null=True, on_delete=models.SET_NULL, related_name="+")
+    industry = models.CharField(max_length=20, blank=True)
+    size_class = models.CharField(max_length=10, blank=True)
+    share_s = models.FloatField(default=0)
+    delivered_tflops_s = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.cluster_day_id}: {self.share_s}"

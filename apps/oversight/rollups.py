@@ -15,7 +15,7 @@ from apps.scheduling.models import Allocation
 from oversight_verify.kpi import DOMESTIC_VENDORS
 
 from .models import DeviceStateSpan
-from .periods import day_bounds, today
+from .periods import day_bounds, local_zone
 
 State = DeviceStateSpan.State
 _OBSERVER_LOCK = 0x0F5E_0001
@@ -158,6 +158,30 @@ WHERE al.share_s > 0
 """
 
 
+_CLUSTER_ROLLUP = """
+INSERT INTO oversight_clusterday (day, cluster_id, provider_id, region_id, model_id, vendor, domestic, devices,
+    registered_s, in_service_s, maintenance_s, quarantine_s, unreachable_s, allocated_share_s, utilized_s, energy_j,
+    onboarded_tflops_s, delivered_tflops_s)
+SELECT day, cluster_id, provider_id, region_id, model_id, vendor, domestic, count(*),
+    sum(registered_s), sum(in_service_s), sum(maintenance_s), sum(quarantine_s), sum(unreachable_s),
+    sum(allocated_share_s), sum(utilized_s), sum(energy_j),
+    sum(fp16_tflops * registered_s), sum(fp16_tflops * allocated_share_s)
+FROM oversight_deviceday WHERE day = %(day)s
+GROUP BY day, cluster_id, provider_id, region_id, model_id, vendor, domestic
+"""
+_CLUSTER_CONSUMPTION = """
+INSERT INTO oversight_clusterconsumptionday (cluster_day_id, customer_region_id, industry, size_class, share_s,
+    delivered_tflops_s)
+SELECT cd.id, c.customer_region_id, c.industry, c.size_class, sum(c.share_s), sum(dd.fp16_tflops * c.share_s)
+FROM oversight_consumptionday c
+JOIN oversight_deviceday dd ON dd.id = c.device_day_id
+JOIN oversight_clusterday cd ON cd.day = dd.day AND cd.cluster_id = dd.cluster_id
+    AND cd.model_id IS NOT DISTINCT FROM dd.model_id AND cd.vendor = dd.vendor AND cd.domestic = dd.domestic
+WHERE dd.day = %(day)s
+GROUP BY cd.id, c.customer_region_id, c.industry, c.size_class
+"""
+
+
 def day_rollup(*, day: date) -> int:
     """Compute one day's device-days and consumption again from the spans, allocations and raw samples
     (delete and rewrite in one transaction: running it twice gives the same rows). Returns the number
@@ -168,18 +192,27 @@ def day_rollup(*, day: date) -> int:
     allocation = connection.ops.quote_name(Allocation._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_OBSERVER_LOCK, day.toordinal()])
+        cursor.execute("""DELETE FROM oversight_clusterconsumptionday WHERE cluster_day_id IN
+                          (SELECT id FROM oversight_clusterday WHERE day = %s)""", [day])
+        cursor.execute("DELETE FROM oversight_clusterday WHERE day = %s", [day])
         cursor.execute("""DELETE FROM oversight_consumptionday WHERE device_day_id IN
                           (SELECT id FROM oversight_deviceday WHERE day = %s)""", [day])
         cursor.execute("DELETE FROM oversight_deviceday WHERE day = %s", [day])
         cursor.execute(_ROLLUP.format(allocation=allocation), params)
         count = cursor.rowcount
         cursor.execute(_CONSUMPTION.format(allocation=allocation), params)
+        cursor.execute(_CLUSTER_ROLLUP, params)
+        cursor.execute(_CLUSTER_CONSUMPTION, params)
     return count
 
 
 def recent_days_rollup(*, now: datetime | None = None) -> dict:
-    """The beat job: today so far and yesterday (late samples and spans land there), never a day whose
-    raw samples retention has already pruned (its rollup would lose the readings)."""
-    current = timezone.localdate(now) if now else today()
-    days = [current - timedelta(days=1), current]
+    """The beat job: today so far, and yesterday during the first two hours of today (its late samples
+    and the spans closed at midnight land then). Older days are final: their raw samples are pruned
+    after TIDEGRID_TELEMETRY_RAW_RETENTION_HOURS, so recomputing them would lose the readings."""
+    now = now or timezone.now()
+    current = timezone.localdate(now, timezone=local_zone())
+    days = [current]
+    if now < day_bounds(current)[0] + timedelta(hours=2):
+        days.insert(0, current - timedelta(days=1))
     return {day.isoformat(): day_rollup(day=day) for day in days}

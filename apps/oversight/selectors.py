@@ -15,7 +15,7 @@ from apps.catalog.models import AcceleratorModel, Cluster, Node, Region
 from apps.tenancy.models import Organization
 from oversight_verify.kpi import TOTAL_FIELDS, empty_totals, kpis_from_totals
 
-from .models import ConsumptionDay, DeviceDay, KpiAlert, KpiTarget
+from .models import ClusterConsumptionDay, ClusterDay, ConsumptionDay, DeviceDay, KpiAlert, KpiTarget
 from .periods import Period
 
 # Breakdown dimensions: key → DeviceDay field grouped by (industry and size group consumption rows).
@@ -24,6 +24,24 @@ CONSUMER_DIMENSIONS = ("industry", "size")
 DRILL_NEXT = {None: "region", "region": "provider", "provider": "cluster", "cluster": "node", "node": "device"}
 _GROUP_FIELD = {"region": "region_id", "provider": "provider_id", "cluster": "cluster_id", "node": "node_id",
                 "device": "device_id", "vendor_class": "domestic", "model": "model_id"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where KPIs are summed from: device-days (node and device views) or cluster-days (the rest)."""
+
+    days: type
+    consumption: type
+    link: str
+    onboarded: object
+    delivered: object
+    weighted: object
+
+
+DEVICE_SOURCE = Source(DeviceDay, ConsumptionDay, "device_day", F("fp16_tflops") * F("registered_s"),
+                       F("fp16_tflops") * F("allocated_share_s"), F("device_day__fp16_tflops") * F("share_s"))
+CLUSTER_SOURCE = Source(ClusterDay, ClusterConsumptionDay, "cluster_day", F("onboarded_tflops_s"),
+                        F("delivered_tflops_s"), F("delivered_tflops_s"))
 
 
 @dataclass(frozen=True)
@@ -48,8 +66,16 @@ class Scope:
                 return name
         return None
 
+    def source(self, dimension: str | None = None) -> Source:
+        if self.node is not None or dimension in ("node", "device"):
+            return DEVICE_SOURCE
+        return CLUSTER_SOURCE
+
     def device_days(self) -> QuerySet[DeviceDay]:
-        queryset = DeviceDay.objects.filter(region_id__in=self.region_ids)
+        return self.days(DEVICE_SOURCE)
+
+    def days(self, source: Source) -> QuerySet:
+        queryset = source.days.objects.filter(region_id__in=self.region_ids)
         if self.region is not None:
             queryset = queryset.filter(region=self.region)
         if self.provider is not None:
@@ -126,18 +152,18 @@ def scope_build(*, organization: Organization, params) -> Scope:
     return Scope(organization=organization, region_ids=region_ids, **chosen)
 
 
-def _sums(queryset: QuerySet[DeviceDay]) -> dict:
+def _sums(source: Source) -> dict:
     return {
         **{f"sum_{name}": Sum(name) for name in ("registered_s", "in_service_s", "maintenance_s", "quarantine_s",
-                                        "unreachable_s", "allocated_share_s", "utilized_s", "energy_j")},
-        "sum_onboarded_tflops_s": Sum(F("fp16_tflops") * F("registered_s"), output_field=FloatField()),
-        "sum_delivered_tflops_s": Sum(F("fp16_tflops") * F("allocated_share_s"), output_field=FloatField()),
+                                                 "unreachable_s", "allocated_share_s", "utilized_s", "energy_j")},
+        "sum_onboarded_tflops_s": Sum(source.onboarded, output_field=FloatField()),
+        "sum_delivered_tflops_s": Sum(source.delivered, output_field=FloatField()),
     }
 
 
-def _consumption_sums(scope: Scope) -> dict:
+def _consumption_sums(scope: Scope, source: Source) -> dict:
     local = Q(customer_region_id__in=scope.region_ids)
-    weighted = F("device_day__fp16_tflops") * F("share_s")
+    weighted = source.weighted
     return {
         "sum_delivered_local_tflops_s": Sum(weighted, filter=local, output_field=FloatField()),
         "sum_delivered_other_tflops_s": Sum(weighted, filter=~local | Q(customer_region__isnull=True),
@@ -152,10 +178,12 @@ def _clean(row: dict) -> dict:
 
 
 def kpi_totals(*, scope: Scope, start: date, end: date) -> dict:
-    device_days = scope.device_days().filter(day__gte=start, day__lte=end)
-    totals = _clean(device_days.aggregate(**_sums(device_days)))
-    consumption = ConsumptionDay.objects.filter(device_day__in=device_days)
-    totals.update({k[4:]: float(v or 0) for k, v in consumption.aggregate(**_consumption_sums(scope)).items()})
+    source = scope.source()
+    days = scope.days(source).filter(day__gte=start, day__lte=end)
+    totals = _clean(days.aggregate(**_sums(source)))
+    consumption = source.consumption.objects.filter(**{f"{source.link}__in": days})
+    totals.update({k[4:]: float(v or 0)
+                   for k, v in consumption.aggregate(**_consumption_sums(scope, source)).items()})
     return totals
 
 
@@ -165,12 +193,13 @@ def kpis_for(*, scope: Scope, period: Period) -> dict:
 
 def kpi_series(*, scope: Scope, period: Period) -> list[dict]:
     """Per day of the period: its KPIs (days without data have none)."""
-    device_days = scope.device_days().filter(day__gte=period.start, day__lte=period.end)
-    by_day = {row["day"]: _clean(row) for row in device_days.values("day").annotate(**_sums(device_days))}
-    consumption = (ConsumptionDay.objects.filter(device_day__in=device_days).values("device_day__day")
-                   .annotate(**_consumption_sums(scope)))
+    source = scope.source()
+    days = scope.days(source).filter(day__gte=period.start, day__lte=period.end)
+    by_day = {row["day"]: _clean(row) for row in days.values("day").annotate(**_sums(source))}
+    consumption = (source.consumption.objects.filter(**{f"{source.link}__in": days}).values(f"{source.link}__day")
+                   .annotate(**_consumption_sums(scope, source)))
     for row in consumption:
-        totals = by_day.setdefault(row["device_day__day"], empty_totals())
+        totals = by_day.setdefault(row[f"{source.link}__day"], empty_totals())
         totals["delivered_local_tflops_s"] = float(row["sum_delivered_local_tflops_s"] or 0)
         totals["delivered_other_tflops_s"] = float(row["sum_delivered_other_tflops_s"] or 0)
     return [{"day": day, "kpis": kpis_from_totals(by_day[day]) if day in by_day else None}
@@ -217,15 +246,16 @@ def breakdown(*, scope: Scope, period: Period, dimension: str, language: str | N
     appear only in these aggregates). Each row: key, label, kpis."""
     if dimension not in DIMENSIONS:
         raise ValidationError({"by": [_("Choose one of: %(choices)s.") % {"choices": ", ".join(DIMENSIONS)}]})
-    device_days = scope.device_days().filter(day__gte=period.start, day__lte=period.end)
+    source = scope.source(dimension)
+    days = scope.days(source).filter(day__gte=period.start, day__lte=period.end)
+    link = source.link
     rows: dict = {}
     if dimension in CONSUMER_DIMENSIONS:
         group = "industry" if dimension == "industry" else "size_class"
         whole = kpi_totals(scope=scope, start=period.start, end=period.end)
-        consumption = (ConsumptionDay.objects.filter(device_day__in=device_days).values(group)
-                       .annotate(sum_delivered_tflops_s=Sum(F("device_day__fp16_tflops") * F("share_s"),
-                                                            output_field=FloatField()),
-                                 sum_allocated_share_s=Sum("share_s"), **_consumption_sums(scope)))
+        consumption = (source.consumption.objects.filter(**{f"{link}__in": days}).values(group)
+                       .annotate(sum_delivered_tflops_s=Sum(source.weighted, output_field=FloatField()),
+                                 sum_allocated_share_s=Sum("share_s"), **_consumption_sums(scope, source)))
         for row in consumption:
             totals = empty_totals()
             totals.update({k: float(row[f"sum_{k}"] or 0) for k in (
@@ -240,12 +270,12 @@ def breakdown(*, scope: Scope, period: Period, dimension: str, language: str | N
             rows[row[group]] = {"totals": totals, "kpis": consumer_kpis}
     else:
         group = _GROUP_FIELD[dimension]
-        for row in device_days.values(group).annotate(**_sums(device_days)):
+        for row in days.values(group).annotate(**_sums(source)):
             rows[row[group]] = {"totals": _clean(row)}
-        consumption = (ConsumptionDay.objects.filter(device_day__in=device_days)
-                       .values(f"device_day__{group}").annotate(**_consumption_sums(scope)))
+        consumption = (source.consumption.objects.filter(**{f"{link}__in": days})
+                       .values(f"{link}__{group}").annotate(**_consumption_sums(scope, source)))
         for row in consumption:
-            entry = rows.get(row[f"device_day__{group}"])
+            entry = rows.get(row[f"{link}__{group}"])
             if entry is not None:
                 entry["totals"]["delivered_local_tflops_s"] = float(row["sum_delivered_local_tflops_s"] or 0)
                 entry["totals"]["delivered_other_tflops_s"] = float(row["sum_delivered_other_tflops_s"] or 0)

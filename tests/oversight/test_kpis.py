@@ -91,3 +91,10 @@ def test_rollup_is_idempotent(fleet):
                                                                  "utilized_s", "energy_j"))
     assert after == before
     assert ConsumptionDay.objects.filter(device_day__day=day).count() == consumption
+
+
+def test_the_beat_job_rolls_up_today_and_yesterday_only_just_after_midnight(db):
+    from apps.oversight.rollups import recent_days_rollup
+
+    assert list(recent_days_rollup(now=at(12, 1))) == ["2026-11-11", "2026-11-12"]
+    assert list(recent_days_rollup(now=at(12, 9))) == ["2026-11-12"]
