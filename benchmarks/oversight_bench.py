@@ -84,7 +84,13 @@ def _setup():
             FROM oversight_deviceday dd
             JOIN LATERAL (SELECT id, registered_region_id, industry, size_class FROM tenancy_organization
                           WHERE name = 'Bench Customer ' || (abs(hashtext(dd.device_id::text)) % 20)) o ON true""")
-        cursor.execute("ANALYZE oversight_deviceday; ANALYZE oversight_consumptionday")
+        from apps.oversight.rollups import _CLUSTER_CONSUMPTION, _CLUSTER_ROLLUP
+
+        for offset in range(DAYS):  # the cluster-days, as day_rollup writes them
+            cursor.execute(_CLUSTER_ROLLUP, {"day": start + timedelta(days=offset)})
+            cursor.execute(_CLUSTER_CONSUMPTION, {"day": start + timedelta(days=offset)})
+        cursor.execute("ANALYZE oversight_deviceday; ANALYZE oversight_consumptionday; ANALYZE oversight_clusterday; "
+                       "ANALYZE oversight_clusterconsumptionday")
     print(f"setup: {NODES} nodes × 8 cards × {DAYS} days of device-days in {time.perf_counter() - started:.1f} s")
     return government, user, start, end, nodes
 
