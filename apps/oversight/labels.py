@@ -62,9 +62,11 @@ def kpi_display(kpi: str, value) -> str:
 
 
 def change_display(kpi: str, change) -> str:
-    """Month-over-month change: percentage points for rates, the difference otherwise."""
+    """Month-over-month change with its trend arrow: percentage points for rates, the difference
+    otherwise."""
     if change is None:
         return "—"
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "→"
     if unit_of(kpi) == "ratio":
-        return f"{change * 100:+.1f} pp"
-    return f"{change:+,.3f}"
+        return f"{arrow} {change * 100:+.1f} pp"
+    return f"{arrow} {change:+,.3f}"

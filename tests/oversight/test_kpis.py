@@ -98,3 +98,22 @@ def test_the_beat_job_rolls_up_today_and_yesterday_only_just_after_midnight(db):
 
     assert list(recent_days_rollup(now=at(12, 1))) == ["2026-11-11", "2026-11-12"]
     assert list(recent_days_rollup(now=at(12, 9))) == ["2026-11-12"]
+
+
+def test_month_over_month_change_and_trend(fleet):
+    from apps.oversight.labels import change_display
+    from apps.oversight.selectors import kpi_overview
+
+    scope = scope_build(organization=fleet.government, params={})
+    december = kpi_overview(scope=scope, period=period_build(kind="month", anchor=date(2026, 12, 1)))
+    november = kpis_for(scope=scope, period=period_build(kind="month", anchor=MONTH_START))
+    assert december["previous_period"].start == MONTH_START
+    assert december["previous"] == november
+    # December has only the spill-over of one day: nothing in service, the change is against November
+    assert december["kpis"]["in_service_rate"] is None and december["change"]["in_service_rate"] is None
+    november_overview = kpi_overview(scope=scope, period=period_build(kind="month", anchor=MONTH_START))
+    assert november_overview["change"]["delivered_pflops_days"] == pytest.approx(
+        november["delivered_pflops_days"] - november_overview["previous"]["delivered_pflops_days"])
+    assert change_display("utilization", 0.0123) == "▲ +1.2 pp"
+    assert change_display("utilization", -0.05) == "▼ -5.0 pp"
+    assert change_display("energy_kwh", 0.0) == "→ +0.000"

@@ -56,6 +56,22 @@ def test_api_and_dashboard_figures_equal_plain_python(fleet, api_as, as_user):
         assert re.search(rf'data-kpi="{kpi}"><th>[^<]*</th><td>([^<]*)</td>', html).group(1) == kpi_display(
             kpi, want[kpi])
     assert "chart-4.6.1.umd.min.js" in html and "cdn" not in html.lower()
+    # the breakdown table by region, cell by cell
+    from apps.oversight.labels import TABLE_KPIS
+
+    for code in JURISDICTION:
+        row = re.search(rf'<tr data-key="{code}"><td><a href="[^"]*">[^<]*</a></td>(.*?)</tr>', html).group(1)
+        cells = re.findall(r"<td>([^<]*)</td>", row)
+        region_want = expected_kpis([d for d in inside if d["region"] == code], local_region_codes=JURISDICTION,
+                                    customers=fleet.customers)
+        assert cells == [kpi_display(name, region_want[name]) for name in TABLE_KPIS], code
+    # the chart's daily series is the API's
+    import json
+
+    chart = json.loads(re.search(r'data-chart="([^"]*)"', html).group(1).replace("&quot;", '"'))
+    utilization = next(series for series in chart["rates"] if series["key"] == "utilization")["data"]
+    api_days = api.get(_api(fleet, "series"), MONTH).json()["days"]
+    assert utilization == [round(day["kpis"]["utilization"] * 100, 2) if day["kpis"] else None for day in api_days]
 
     # Drill-down: jurisdiction → region → provider → cluster → node, each table the next level.
     sh2 = fleet.nodes["sh-2"]
@@ -182,3 +198,15 @@ def test_monthly_pdf_report(fleet, as_user, api_as):
         "/oversight/report.pdf", {**MONTH, "region": "cn-shanghai"}).status_code == 404
     assert as_user(fleet.auditor, fleet.government).get("/oversight/report.pdf",
                                                         {"period": "fortnight"}).status_code == 400
+
+
+def test_api_series_every_day_equals_plain_python(fleet, api_as):
+    from tests.oversight.fleet import at
+
+    days = api_as(fleet.auditor).get(_api(fleet, "series"), MONTH).json()["days"]
+    assert [day["day"] for day in days] == [f"2026-11-{n:02d}" for n in range(1, 31)]
+    for number, day in enumerate(days, start=1):
+        expected = expected_month(fleet, start=at(number), end=at(number + 1))
+        inside = [d for d in expected.values() if d["region"] in JURISDICTION]
+        assert_kpis_equal(day["kpis"], expected_kpis(inside, local_region_codes=JURISDICTION,
+                                                     customers=fleet.customers))
