@@ -84,13 +84,15 @@ def _setup():
             FROM oversight_deviceday dd
             JOIN LATERAL (SELECT id, registered_region_id, industry, size_class FROM tenancy_organization
                           WHERE name = 'Bench Customer ' || (abs(hashtext(dd.device_id::text)) % 20)) o ON true""")
-        from apps.oversight.rollups import _CLUSTER_CONSUMPTION, _CLUSTER_ROLLUP
+        from apps.oversight import rollups
 
-        for offset in range(DAYS):  # the cluster-days, as day_rollup writes them
-            cursor.execute(_CLUSTER_ROLLUP, {"day": start + timedelta(days=offset)})
-            cursor.execute(_CLUSTER_CONSUMPTION, {"day": start + timedelta(days=offset)})
+        for offset in range(DAYS):  # the cluster- and node-days, as day_rollup writes them
+            for statement in (rollups._CLUSTER_ROLLUP, rollups._CLUSTER_CONSUMPTION, rollups._NODE_ROLLUP,
+                              rollups._NODE_CONSUMPTION):
+                cursor.execute(statement, {"day": start + timedelta(days=offset)})
         cursor.execute("ANALYZE oversight_deviceday; ANALYZE oversight_consumptionday; ANALYZE oversight_clusterday; "
-                       "ANALYZE oversight_clusterconsumptionday")
+                       "ANALYZE oversight_clusterconsumptionday; ANALYZE oversight_nodeday; "
+                       "ANALYZE oversight_nodeconsumptionday")
     print(f"setup: {NODES} nodes × 8 cards × {DAYS} days of device-days in {time.perf_counter() - started:.1f} s")
     return government, user, start, end, nodes
 

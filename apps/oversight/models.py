@@ -164,3 +164,49 @@ class ClusterConsumptionDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cluster_day_id}: {self.share_s}"
+
+
+class NodeDay(models.Model):
+    """The device-days of one node and accelerator model summed: what node views and breakdowns by node
+    read (90,000 rows for a quarter of 1,000 nodes instead of 720,000 device-days)."""
+
+    day = models.DateField()
+    node = models.ForeignKey("catalog.Node", on_delete=models.CASCADE, related_name="+")
+    cluster = models.ForeignKey("catalog.Cluster", on_delete=models.CASCADE, related_name="+")
+    provider = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey("catalog.Region", on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey("catalog.AcceleratorModel", null=True, on_delete=models.SET_NULL, related_name="+")
+    vendor = models.CharField(max_length=20, blank=True)
+    domestic = models.BooleanField(default=False)
+    devices = models.IntegerField(default=0)
+    registered_s = models.FloatField(default=0)
+    in_service_s = models.FloatField(default=0)
+    maintenance_s = models.FloatField(default=0)
+    quarantine_s = models.FloatField(default=0)
+    unreachable_s = models.FloatField(default=0)
+    allocated_share_s = models.FloatField(default=0)
+    utilized_s = models.FloatField(default=0)
+    energy_j = models.FloatField(default=0)
+    onboarded_tflops_s = models.FloatField(default=0)
+    delivered_tflops_s = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["region", "day"], name="nodeday_region_day_idx"),
+                   models.Index(fields=["node", "day"], name="nodeday_node_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.day}"
+
+
+class NodeConsumptionDay(models.Model):
+    """ConsumptionDay summed per node-day and customer profile (region, industry, size)."""
+
+    node_day = models.ForeignKey(NodeDay, on_delete=models.CASCADE, related_name="consumption")
+    customer_region = models.ForeignKey("catalog.Region", null=True, on_delete=models.SET_NULL, related_name="+")
+    industry = models.CharField(max_length=20, blank=True)
+    size_class = models.CharField(max_length=10, blank=True)
+    share_s = models.FloatField(default=0)
+    delivered_tflops_s = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.node_day_id}: {self.share_s}"

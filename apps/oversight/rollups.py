@@ -182,6 +182,18 @@ GROUP BY cd.id, c.customer_region_id, c.industry, c.size_class
 """
 
 
+# The same per node (the cluster statements with node_id added to the grouping).
+_NODE_ROLLUP = (_CLUSTER_ROLLUP
+                .replace("oversight_clusterday (day, cluster_id", "oversight_nodeday (day, node_id, cluster_id")
+                .replace("SELECT day, cluster_id", "SELECT day, node_id, cluster_id")
+                .replace("GROUP BY day, cluster_id", "GROUP BY day, node_id, cluster_id"))
+_NODE_CONSUMPTION = (_CLUSTER_CONSUMPTION
+                     .replace("oversight_clusterconsumptionday (cluster_day_id", "oversight_nodeconsumptionday "
+                              "(node_day_id")
+                     .replace("JOIN oversight_clusterday cd ON cd.day = dd.day AND cd.cluster_id = dd.cluster_id",
+                              "JOIN oversight_nodeday cd ON cd.day = dd.day AND cd.node_id = dd.node_id"))
+
+
 def day_rollup(*, day: date) -> int:
     """Compute one day's device-days and consumption again from the spans, allocations and raw samples
     (delete and rewrite in one transaction: running it twice gives the same rows). Returns the number
@@ -192,6 +204,9 @@ def day_rollup(*, day: date) -> int:
     allocation = connection.ops.quote_name(Allocation._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_OBSERVER_LOCK, day.toordinal()])
+        cursor.execute("""DELETE FROM oversight_nodeconsumptionday WHERE node_day_id IN
+                          (SELECT id FROM oversight_nodeday WHERE day = %s)""", [day])
+        cursor.execute("DELETE FROM oversight_nodeday WHERE day = %s", [day])
         cursor.execute("""DELETE FROM oversight_clusterconsumptionday WHERE cluster_day_id IN
                           (SELECT id FROM oversight_clusterday WHERE day = %s)""", [day])
         cursor.execute("DELETE FROM oversight_clusterday WHERE day = %s", [day])
@@ -203,6 +218,8 @@ def day_rollup(*, day: date) -> int:
         cursor.execute(_CONSUMPTION.format(allocation=allocation), params)
         cursor.execute(_CLUSTER_ROLLUP, params)
         cursor.execute(_CLUSTER_CONSUMPTION, params)
+        cursor.execute(_NODE_ROLLUP, params)
+        cursor.execute(_NODE_CONSUMPTION, params)
     return count
 
 

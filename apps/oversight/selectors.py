@@ -15,7 +15,16 @@ from apps.catalog.models import AcceleratorModel, Cluster, Node, Region
 from apps.tenancy.models import Organization
 from oversight_verify.kpi import TOTAL_FIELDS, empty_totals, kpis_from_totals
 
-from .models import ClusterConsumptionDay, ClusterDay, ConsumptionDay, DeviceDay, KpiAlert, KpiTarget
+from .models import (
+    ClusterConsumptionDay,
+    ClusterDay,
+    ConsumptionDay,
+    DeviceDay,
+    KpiAlert,
+    KpiTarget,
+    NodeConsumptionDay,
+    NodeDay,
+)
 from .periods import Period
 
 # Breakdown dimensions: key → DeviceDay field grouped by (industry and size group consumption rows).
@@ -42,6 +51,8 @@ DEVICE_SOURCE = Source(DeviceDay, ConsumptionDay, "device_day", F("fp16_tflops")
                        F("fp16_tflops") * F("allocated_share_s"), F("device_day__fp16_tflops") * F("share_s"))
 CLUSTER_SOURCE = Source(ClusterDay, ClusterConsumptionDay, "cluster_day", F("onboarded_tflops_s"),
                         F("delivered_tflops_s"), F("delivered_tflops_s"))
+NODE_SOURCE = Source(NodeDay, NodeConsumptionDay, "node_day", F("onboarded_tflops_s"), F("delivered_tflops_s"),
+                     F("delivered_tflops_s"))
 
 
 @dataclass(frozen=True)
@@ -67,8 +78,12 @@ class Scope:
         return None
 
     def source(self, dimension: str | None = None) -> Source:
-        if self.node is not None or dimension in ("node", "device"):
+        """The smallest table that answers: cluster-days above node level, node-days for a node or a
+        breakdown by node, device-days only for a breakdown by device."""
+        if dimension == "device":
             return DEVICE_SOURCE
+        if self.node is not None or dimension == "node":
+            return NODE_SOURCE
         return CLUSTER_SOURCE
 
     def device_days(self) -> QuerySet[DeviceDay]:
