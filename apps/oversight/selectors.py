@@ -106,10 +106,6 @@ class Scope:
         return queryset
 
 
-def jurisdiction_regions(*, organization: Organization) -> list[Region]:
-    return list(organization.jurisdiction.order_by("code"))
-
-
 def _uuid_or_400(value: str, name: str):
     import uuid
 

@@ -210,3 +210,15 @@ def test_api_series_every_day_equals_plain_python(fleet, api_as):
         inside = [d for d in expected.values() if d["region"] in JURISDICTION]
         assert_kpis_equal(day["kpis"], expected_kpis(inside, local_region_codes=JURISDICTION,
                                                      customers=fleet.customers))
+
+
+def test_pages_in_chinese_and_without_data(db, as_user):
+    government = OrganizationFactory(kind="government", name="Gov")
+    auditor = MembershipFactory(organization=government, role=Role.AUDITOR).user
+    client = as_user(auditor, government)
+    english = client.get("/oversight/").content.decode()
+    assert "No data for this period yet" in english
+    client.cookies["django_language"] = "zh-hans"
+    chinese = client.get("/oversight/").content.decode()
+    assert "在役率" in chinese and "消纳率" in chinese and "该时段暂无数据" in chinese
+    assert "指标目标" in client.get("/oversight/targets/").content.decode()
