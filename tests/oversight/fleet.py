@@ -56,6 +56,9 @@ def _device(provider, node, index, model) -> Device:
 
 
 def build_fleet(*, with_history: bool = True) -> Fleet:
+    from apps.catalog.reference import reference_data_sync
+
+    reference_data_sync()  # transactional tests start from an emptied database
     rng = random.Random(13)
     regions = {code: Region.objects.get(code=code) for code in ("cn-shanghai", "cn-suzhou", "cn-beijing")}
     government = OrganizationFactory(kind="government", name="Shanghai–Suzhou Compute Office")
