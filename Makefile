@@ -8,7 +8,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt messages migrations clean bench bench-heartbeat bench-fleet bench-placement
+.PHONY: help install run test lint fmt messages migrations clean bench bench-heartbeat bench-fleet bench-placement bench-oversight
 
 help: ## this list
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:[^#]*## / {printf "make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,3 +59,6 @@ bench-fleet: install ## simulated-fleet soak test
 # and the decision-latency measurements; results go in docs/benchmarks.md.
 bench-placement: install ## placement policies x traces table and decision latency
 	$(PYTHON) -m workers.placement.bench all --seeds 42-51
+
+bench-oversight: install
+	$(PYTHON) tidegrid/embedded.py --ephemeral -- $(PYTHON) benchmarks/oversight_bench.py

@@ -45,6 +45,7 @@ def main() -> int:
 
     _manage("migrate", "--noinput")
     seed = subprocess.run([PYTHON, "manage.py", "seed_demo"], cwd=ROOT, check=True, capture_output=True, text=True)
+    _manage("demo_oversight")  # a month of history for the government dashboard (first run only)
 
     processes = {
         "web": [str(BIN / "gunicorn"), "tidegrid.wsgi:application", "--bind", f"{host}:{port}",

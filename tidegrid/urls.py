@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("apps.billing.api.urls")),
     path("", include("apps.ledger.api.urls")),
     path("", include("apps.vouchers.api.urls")),
+    path("", include("apps.oversight.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The API docs pages: Swagger UI's start-up script is served as a file (the split view), but both UIs
     # style themselves with inline <style>, which the production Content-Security-Policy allows here only.
@@ -41,6 +42,7 @@ urlpatterns = [
     path("", include("apps.billing.urls")),
     path("", include("apps.ledger.urls")),
     path("", include("apps.vouchers.urls")),
+    path("", include("apps.oversight.urls")),
     path("", include("apps.portal.urls")),
 ]
 

@@ -45,3 +45,9 @@ def _iter_events(batch_size: int) -> Iterator[AuditEvent]:
             return
         yield from batch
         after = batch[-1].seq
+
+
+def audit_chain_head() -> dict:
+    """The newest event's sequence number and hash (what an export cites as "the chain at this time")."""
+    head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+    return {"seq": head["seq"], "hash": head["hash"]} if head else {"seq": 0, "hash": GENESIS_HASH}

@@ -258,3 +258,106 @@ def _secret_file_write(path: Path, text: str) -> None:
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.chmod(path, 0o600)
+
+
+# --- oversight: a month of history for the government persona (issue 13) --------------------------
+
+DEMO_ARCHIVE_CLUSTER = "Lingang Archive"
+DEMO_OTHER_REGION_CUSTOMER = "Beijing Vision Technology Co., Ltd."
+# One KPI in each colour on the government dashboard, whatever the live simulated fleet adds today.
+DEMO_TARGETS = {"in_service_rate": (0.90, 0.80), "allocation_rate": (0.75, 0.01), "utilization": (0.90, 0.80)}
+
+
+def demo_oversight_history(*, days: int = 30, now=None) -> bool:
+    """A month of observed history in Shanghai for the demo government: an archive cluster of the demo
+    provider (2 nodes × 2 A100, retired at the end so no new work lands there) with a maintenance window,
+    an outage, a quarantined card, whole-card, fractional and idle allocations of a local and a Beijing
+    customer, a reading per card per minute; the days rolled up, targets set, the alert check run.
+    Idempotent: does nothing when the archive cluster exists. Returns whether it created the history."""
+    import random
+    from datetime import timedelta
+
+    from apps.booking.models import Workload
+    from apps.catalog.models import AcceleratorModel, Cluster, Device, Node
+    from apps.oversight.models import DeviceStateSpan, KpiTarget
+    from apps.oversight.periods import day_bounds, today
+    from apps.oversight.rollups import day_rollup
+    from apps.oversight.services import targets_check
+    from apps.scheduling.models import Allocation
+    from apps.telemetry.models import DeviceSample
+
+    provider = Organization.objects.get(name="East China Compute Hub", kind=Organization.Kind.PROVIDER)
+    if Cluster.objects.filter(organization=provider, name=DEMO_ARCHIVE_CLUSTER).exists():
+        return False
+    rng = random.Random(2026)  # noqa: S311 — demo readings, not secrets
+    shanghai = Region.objects.get(code="cn-shanghai")
+    government = Organization.objects.get(name="Shanghai Compute Voucher Office", kind=Organization.Kind.GOVERNMENT)
+    local = Organization.objects.get(name="Lingang Intelligent Manufacturing Co., Ltd.",
+                                     kind=Organization.Kind.CUSTOMER)
+    other = Organization.objects.filter(name=DEMO_OTHER_REGION_CUSTOMER).first() or Organization.objects.create(
+        kind=Organization.Kind.CUSTOMER, name=DEMO_OTHER_REGION_CUSTOMER,
+        registered_region=Region.objects.get(code="cn-beijing"), industry="ai", size_class="large")
+    a100 = AcceleratorModel.objects.get(code="nvidia-a100-80gb")
+    now = now or django_timezone.now()
+    first_day = today() - timedelta(days=days)
+    start = day_bounds(first_day)[0]
+    with transaction.atomic():
+        cluster = Cluster.objects.create(organization=provider, name=DEMO_ARCHIVE_CLUSTER, region=shanghai)
+        devices = []
+        for n in range(2):
+            node = Node.objects.create(organization=provider, cluster=cluster, hostname=f"sh-archive-{n + 1}")
+            for index in range(2):
+                devices.append(Device.objects.create(
+                    organization=provider, node=node, uuid=f"GPU-demo-archive-{n}-{index}", index=index, model=a100,
+                    reported_name="NVIDIA A100-SXM4-80GB", memory_total_mib=a100.memory_mib,
+                    free_memory_mib=a100.memory_mib))
+        hours = lambda day, hour: start + timedelta(days=day, hours=hour)  # noqa: E731
+        S = DeviceStateSpan.State
+        windows = {  # device index → [(state, start, end)] besides in service
+            0: [(S.MAINTENANCE, hours(9, 8), hours(9, 14))], 1: [(S.MAINTENANCE, hours(9, 8), hours(9, 14))],
+            2: [(S.UNREACHABLE, hours(19, 2), hours(19, 5))], 3: [(S.QUARANTINE, hours(14, 6), hours(14, 18))],
+        }
+        spans = []
+        for i, device in enumerate(devices):
+            cursor = start
+            for state, w0, w1 in windows[i]:
+                spans += [DeviceStateSpan(device=device, state=S.IN_SERVICE, started_at=cursor, ended_at=w0),
+                          DeviceStateSpan(device=device, state=state, started_at=w0, ended_at=w1)]
+                cursor = w1
+            spans.append(DeviceStateSpan(device=device, state=S.IN_SERVICE, started_at=cursor, ended_at=now))
+        DeviceStateSpan.objects.bulk_create(spans)
+        end = hours(days + 1, 0)
+        plan = [(0, local, 1000, hours(0, 9), end), (1, other, 500, hours(2, 0), hours(25, 0)),
+                (2, local, 250, hours(1, 0), end), (3, other, 1000, hours(3, 0), hours(10, 0)),
+                (3, local, 1000, hours(16, 0), hours(22, 12))]
+        busy = {0: 0.8, 1: 0.45, 2: 0.0, 3: 0.9}  # device index → typical reading while allocated (2 sits idle)
+        for number, (i, customer, milli, a0, a1) in enumerate(plan):
+            shape = {"gpu_count": 1} if milli == 1000 else {"gpu_milli": milli}
+            workload = Workload.objects.create(organization=customer, name=f"archive-run-{number + 1}",
+                                               preferred_region=shanghai, state=Workload.State.SUCCEEDED, **shape)
+            allocation = Allocation.objects.create(workload=workload, organization=customer, node=devices[i].node,
+                                                   device=devices[i], compute_milli=milli, memory_mib=8192,
+                                                   released_at=min(a1, now))
+            Allocation.objects.filter(pk=allocation.pk).update(created_at=a0)
+        samples = []
+        for i, device in enumerate(devices):
+            moment, seq = start, 0
+            while moment < now:
+                seq += 1
+                allocated = any(j == i and a0 <= moment < a1 for j, _c, _m, a0, a1 in plan)
+                reading = max(0.0, min(100.0, rng.gauss(busy[i] * 100, 8))) if allocated else rng.uniform(0, 2)
+                if not (windows[i][0][1] <= moment < windows[i][0][2] and windows[i][0][0] == S.UNREACHABLE):
+                    samples.append(DeviceSample(device=device, node=device.node, seq=seq, collected_at=moment,
+                                                received_at=moment, utilization_pct=round(reading, 1),
+                                                memory_used_mib=8192 if allocated else 0,
+                                                power_w=round(90 + 3.2 * reading + rng.uniform(-10, 10), 1)))
+                moment += timedelta(seconds=60)
+        DeviceSample.objects.bulk_create(samples, batch_size=10_000)
+        Node.objects.filter(cluster=cluster).update(state=Node.State.DECOMMISSIONED)
+    for offset in range(days + 1):
+        day_rollup(day=first_day + timedelta(days=offset))
+    for kpi, (green, amber) in DEMO_TARGETS.items():
+        KpiTarget.objects.update_or_create(organization=government, kpi=kpi,
+                                           defaults={"green_at": green, "amber_at": amber})
+    targets_check(organization=government)
+    return True

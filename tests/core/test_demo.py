@@ -131,3 +131,24 @@ def test_the_make_run_fleet_keeps_tokens_and_credentials_off_every_command_line(
             process.send_signal(signal.SIGTERM)
         for process in fleet.values():
             process.wait(timeout=30)
+
+
+def test_the_government_demo_shows_a_month_of_oversight_history_with_a_kpi_in_each_colour(client):
+    import re
+
+    from apps.oversight.models import DeviceDay, KpiAlert
+    from apps.portal.demo import demo_oversight_history
+
+    demo_world_load()
+    assert demo_oversight_history(days=30) is True
+    days = DeviceDay.objects.values("day").distinct().count()
+    assert demo_oversight_history(days=30) is False  # idempotent
+    assert DeviceDay.objects.values("day").distinct().count() == days == 31
+    assert KpiAlert.objects.filter(kpi="utilization").count() == 1
+    client.post("/accounts/login/", {"login": "gov@demo.tidegrid.cn", "password": DEMO_PASSWORD})
+    html = client.get("/oversight/").content.decode()
+    statuses = dict(re.findall(r'data-kpi="(\w+)" data-status="(\w+)"', html))
+    assert statuses["in_service_rate"] == "green"
+    assert statuses["allocation_rate"] == "amber"
+    assert statuses["utilization"] == "red"
+    assert "kpi-alert" in html

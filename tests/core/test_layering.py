@@ -31,10 +31,11 @@ def test_the_project_keeps_its_layers():
     ("apps/ledger/_new_feature.py", "def later():\n    from apps.portal import demo\n", "Apps are layered"),
     ("workers/placement/_new_feature.py", "import django.db\n", "import no Django"),
     ("agents/_new_feature.py", "from apps.telemetry import models\n", "import no Django"),
+    ("oversight_verify/_new_feature.py", "from apps.oversight import models\n", "import no Django"),
 ])
 def test_a_forbidden_import_breaks_the_lint(tmp_path, module, source, contract):
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    for package in ("apps", "workers", "agents"):
+    for package in ("apps", "workers", "agents", "oversight_verify"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     assert lint_imports(tmp_path).returncode == 0  # the copy is as clean as the project
 

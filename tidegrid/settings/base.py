@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.billing",
     "apps.ledger",
     "apps.vouchers",
+    "apps.oversight",
     "apps.portal",
 ]
 
@@ -287,6 +288,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.close_month",
         "schedule": crontab(day_of_month=1, hour=0, minute=30),
     },
+    "oversight-observe-device-states": {
+        "task": "oversight.device_states_observe",
+        "schedule": 60.0,
+    },
+    "oversight-rollup-recent-days": {
+        "task": "oversight.recent_days_rollup",
+        "schedule": crontab(minute=12),  # hourly: a day of 1,000 nodes takes minutes (docs/benchmarks.md)
+    },
+    "oversight-check-targets": {
+        "task": "oversight.targets_check",
+        "schedule": crontab(minute=25),
+    },
     "verify-audit-chain": {
         "task": "audit.chain_verify",
         "schedule": crontab(minute=17),
@@ -299,6 +312,10 @@ TIDEGRID_INVITATION_TTL_DAYS = env.int("TIDEGRID_INVITATION_TTL_DAYS", default=7
 # --- node agents and telemetry
 TIDEGRID_HEARTBEAT_INTERVAL_S = env.int("TIDEGRID_HEARTBEAT_INTERVAL_S", default=10)
 TIDEGRID_NODE_UNREACHABLE_AFTER_S = env.int("TIDEGRID_NODE_UNREACHABLE_AFTER_S", default=45)
+# Oversight (docs/oversight.md): a device-state span is extended while observations are at most this far
+# apart; a raw sample stands for at most this many seconds (until the next one) in utilization and energy.
+TIDEGRID_OVERSIGHT_OBSERVE_GAP_S = env.int("TIDEGRID_OVERSIGHT_OBSERVE_GAP_S", default=180)
+TIDEGRID_OVERSIGHT_SAMPLE_MAX_GAP_S = env.int("TIDEGRID_OVERSIGHT_SAMPLE_MAX_GAP_S", default=60)
 TIDEGRID_XID_QUARANTINE_THRESHOLD = env.int("TIDEGRID_XID_QUARANTINE_THRESHOLD", default=3)
 # Agent-reported assignment times outside what the server saw (handed over .. report received) are
 # clamped; a deviation beyond this tolerance (clock skew) also counts against the node.
