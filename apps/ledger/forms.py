@@ -3,6 +3,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .models import Payment
 from .payments import TOP_UP_MAX_FEN, TOP_UP_MIN_FEN, TOP_UP_PRESETS_FEN
 from .services import fen_display
 
@@ -29,8 +30,12 @@ class TopUpForm(forms.Form):
     custom_amount = forms.CharField(label=_("Other amount (¥)"), required=False, max_length=20,
                                     widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
 
+    method = forms.ChoiceField(label=_("Pay with"), choices=Payment.Method.choices, initial=Payment.Method.CARD,
+                               required=False, widget=forms.RadioSelect)
+
     def clean(self):
         data = super().clean()
+        data["method"] = data.get("method") or Payment.Method.CARD
         preset, custom = data.get("preset"), (data.get("custom_amount") or "").strip()
         if preset and preset != self.CUSTOM:
             data["amount_fen"] = int(preset)
@@ -58,3 +63,15 @@ class ThresholdForm(forms.Form):
 
 class RefundForm(forms.Form):
     amount = _yuan_field(_("Refund (¥)"), min_fen=1, max_fen=TOP_UP_MAX_FEN)
+
+
+class BankTransferForm(forms.Form):
+    """Staff: a transfer that arrived on the platform's bank account."""
+
+    remittance_reference = forms.CharField(label=_("Remittance reference"), max_length=40,
+                                           help_text=_("From the transfer's remark, e.g. TG3F9A2C81D4."))
+    amount = _yuan_field(_("Amount received (¥)"), min_fen=1, max_fen=100_000_000_000)
+    bank_reference = forms.CharField(label=_("Bank reference"), max_length=100,
+                                     help_text=_("The bank's transaction number (流水号) from the statement."))
+    value_date = forms.DateField(label=_("Value date"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)

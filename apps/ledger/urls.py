@@ -12,5 +12,6 @@ urlpatterns = [
     path("wallet/payments/", views.payments, name="payments"),
     path("wallet/payments/<uuid:pk>/pay/", views.pay, name="pay"),
     path("wallet/payments/<uuid:pk>/refund/", views.refund, name="refund"),
+    path("staff/bank-transfers/new/", views.bank_transfer_new, name="bank_transfer_new"),
     path("stripe/webhook", webhooks.stripe_webhook, name="stripe_webhook"),
 ]
