@@ -75,3 +75,31 @@ class BankTransferForm(forms.Form):
                                      help_text=_("The bank's transaction number (流水号) from the statement."))
     value_date = forms.DateField(label=_("Value date"), widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class TestCardForm(forms.Form):
+    """Test mode against the local Stripe stand-in: a test card, typed in the portal (never a real one)."""
+
+    number = forms.CharField(label=_("Card number"), max_length=23,
+                             widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    expiry = forms.CharField(label=_("Expiry (MM/YY)"), max_length=5,
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    cvc = forms.CharField(label=_("CVC"), max_length=4, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def clean_number(self):
+        number = "".join(self.cleaned_data["number"].split())
+        if not number.isdigit() or len(number) != 16:
+            raise forms.ValidationError(_("Enter the 16 digits of the test card, e.g. 4242 4242 4242 4242."))
+        return number
+
+    def clean_expiry(self):
+        month, _slash, year = (part.strip() for part in self.cleaned_data["expiry"].partition("/"))
+        if not (month.isdigit() and year.isdigit() and 1 <= int(month) <= 12 and len(year) == 2):
+            raise forms.ValidationError(_("Enter the expiry as MM/YY, e.g. 12/34."))
+        return int(month), 2000 + int(year)
+
+    def clean_cvc(self):
+        cvc = self.cleaned_data["cvc"].strip()
+        if not cvc.isdigit() or len(cvc) != 3:
+            raise forms.ValidationError(_("Enter the three digits of the CVC."))
+        return cvc

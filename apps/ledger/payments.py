@@ -16,7 +16,7 @@ import logging
 
 import stripe
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,7 +28,7 @@ from apps.core.api.idempotency import idempotency_key_check
 from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
 
-from .gateway import stripe_client
+from .gateway import payments_stand_in, stripe_client
 from .models import Account, LedgerProfile, LedgerTransaction, Payment, Refund, StripeEvent
 from .services import (
     InsufficientFunds,
@@ -129,6 +129,30 @@ def top_up_create(*, actor: Actor, organization: Organization, amount_fen: int,
                                   % {"reason": _stripe_message(failure)}) from failure
     payment.refresh_from_db()
     return payment, True
+
+
+def stand_in_card_pay(*, actor: Actor, payment: Payment, number: str, exp_month: int, exp_year: int,
+                      cvc: str) -> None:
+    """Test mode against the local Stripe stand-in only: what Stripe.js and the card network do after the
+    customer pressed Pay (localstripe's Stripe.js has no Payment Element). The card becomes a PaymentMethod at
+    the stand-in, which confirms the intent; the wallet is still credited only by the signed webhook."""
+    if not payments_stand_in():
+        raise PermissionDenied(_("Test cards are only taken in test mode against the local Stripe stand-in."))
+    require_role(actor, payment.organization, Role.MEMBER, _("Members, admins and owners can top up; viewers cannot."))
+    if payment.state == Payment.State.SUCCEEDED or not payment.stripe_payment_intent_id \
+            or payment.method != Payment.Method.CARD:
+        raise ValidationError(_("This payment cannot be paid by card (any more)."))
+    client = stripe_client()
+    try:
+        method = client.v1.payment_methods.create(params={
+            "type": "card", "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc}})
+        client.v1.payment_intents.update(payment.stripe_payment_intent_id, params={"payment_method": method.id})
+        client.v1.payment_intents.confirm(payment.stripe_payment_intent_id)
+    except stripe.StripeError as exc:
+        raise PaymentGatewayError(_("The card payment did not go through: %(reason)s")
+                                  % {"reason": _stripe_message(exc)}) from exc
+    audit_record(actor=actor, action="ledger.test_card_paid", organization=payment.organization, target=payment,
+                 details={"card_last4": number[-4:]})
 
 
 # --- refunds --------------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from apps.tenancy.models import Organization, Role
 
 from . import payments as payment_services
 from .bank_transfers import bank_transfer_record, remittance_reference_get
-from .forms import BankTransferForm, RefundForm, ThresholdForm, TopUpForm, yuan_to_fen
-from .gateway import PaymentsNotConfigured, payments_configured
+from .forms import BankTransferForm, RefundForm, TestCardForm, ThresholdForm, TopUpForm, yuan_to_fen
+from .gateway import PaymentsNotConfigured, payments_configured, payments_stand_in, payments_test_mode
 from .models import LedgerProfile, LedgerTransaction, Payment
 from .selectors import account_statement, balance_get, bank_transfers_of, payments_of
 from .services import fen_display, low_balance_threshold_set
@@ -36,7 +36,7 @@ def _wallet_page(request, organization, role, *, top_up_form=None, threshold_for
     context = {
         "organization": organization, "balance": balance, "role": role,
         "is_customer": organization.kind == Organization.Kind.CUSTOMER,
-        "payments_configured": payments_configured(),
+        "payments_configured": payments_configured(), "test_mode": payments_test_mode(),
         "can_top_up": role_at_least(role, Role.MEMBER) and balance.mode == LedgerProfile.Mode.PREPAID,
         "can_manage": role_at_least(role, Role.ADMIN),
         "top_up_form": top_up_form or TopUpForm(initial={"preset": "50000", "method": Payment.Method.CARD}),
@@ -84,17 +84,46 @@ def top_up(request):
 @login_required
 @require_GET
 def pay(request, pk):
-    """Stripe's Payment Element for one started top-up (the one page that loads Stripe.js)."""
+    """Stripe's Payment Element for one started top-up (the one page that loads Stripe.js); against the
+    local stand-in, a test card form instead."""
     actor = Actor(user=request.user)
     payment = access_object(actor, Payment.objects.select_related("organization"), pk, min_role=Role.MEMBER)
     if payment.state == Payment.State.SUCCEEDED or not payment.client_secret or not payments_configured():
         return redirect("ledger:payments")
+    return _pay_page(request, payment)
+
+
+def _pay_page(request, payment, *, card_form=None, status=200):
     return render(request, "ledger/pay.html", {
+        "test_mode": payments_test_mode(),
+        "stand_in": payments_stand_in() and payment.method == Payment.Method.CARD,
+        "card_form": card_form or TestCardForm(),
         "payment": payment, "amount": fen_display(payment.amount_fen),
         "stripe_js_url": settings.STRIPE_JS_URL, "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         "return_url": request.build_absolute_uri(reverse("ledger:payments") + f"?paid={payment.pk}"),
         "stripe_locale": "zh" if (get_language() or "").startswith("zh") else "en",
-    })
+    }, status=status)
+
+
+@login_required
+@require_POST
+def pay_test_card(request, pk):
+    """Test mode against the local Stripe stand-in only (404 otherwise): pay a top-up with a test card."""
+    if not payments_stand_in():
+        raise Http404
+    actor = Actor(user=request.user)
+    payment = access_object(actor, Payment.objects.select_related("organization"), pk, min_role=Role.MEMBER)
+    form = TestCardForm(request.POST)
+    if form.is_valid():
+        month, year = form.cleaned_data["expiry"]
+        try:
+            payment_services.stand_in_card_pay(actor=actor, payment=payment, number=form.cleaned_data["number"],
+                                               exp_month=month, exp_year=year, cvc=form.cleaned_data["cvc"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            return redirect(reverse("ledger:payments") + f"?paid={payment.pk}")
+    return _pay_page(request, payment, card_form=form, status=400)
 
 
 @login_required
