@@ -108,3 +108,36 @@ def test_the_wallet_lets_the_customer_choose_the_method(as_user, tenant, stripe_
     response = client.post("/wallet/top-up/", {"preset": "10000", "method": "paypal"})
     assert response.status_code == 400
     assert Payment.objects.count() == 1
+
+
+def test_the_test_card_form_exists_only_against_the_local_stand_in(as_user, tenant, other_tenant, stripe_on,
+                                                                   settings):
+    """With Stripe keys (here localstripe posing as Stripe, no stand-in flag) the pay page is Stripe's Payment
+    Element and the test-card endpoint is a 404; with the stand-in it is a form, for the payment's own
+    organization only."""
+    client = as_user(tenant.member, tenant.organization)
+    client.post("/wallet/top-up/", {"preset": "10000", "method": "card"})
+    payment = Payment.objects.get(organization=tenant.organization)
+    card = {"number": "4242424242424242", "expiry": "12/34", "cvc": "123"}
+    page = client.get(f"/wallet/payments/{payment.pk}/pay/").content.decode()
+    assert 'id="payment-element"' in page and 'id="test-card-form"' not in page
+    assert client.post(f"/wallet/payments/{payment.pk}/test-card/", card).status_code == 404
+
+    settings.STRIPE_LOCAL_STAND_IN = True
+    page = client.get(f"/wallet/payments/{payment.pk}/pay/").content.decode()
+    assert 'id="test-card-form"' in page and 'id="test-mode-banner"' in page and "js.stripe.com" not in page
+    stranger = Client()
+    stranger.force_login(other_tenant.owner)
+    assert stranger.post(f"/wallet/payments/{payment.pk}/test-card/", card).status_code == 404
+    assert client.post(f"/wallet/payments/{payment.pk}/test-card/", {**card, "number": "4242"}).status_code == 400
+    response = client.post(f"/wallet/payments/{payment.pk}/test-card/", card)
+    assert response.status_code == 302 and response["Location"].endswith(f"?paid={payment.pk}")
+    assert stripe_client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id).status == "succeeded"
+
+
+def test_live_keys_show_no_test_mode_banner(as_user, tenant, stripe_on, settings):
+    settings.STRIPE_SECRET_KEY = "sk_live_tidegrid"
+    page = as_user(tenant.member, tenant.organization).get("/wallet/").content.decode()
+    assert 'id="test-mode-banner"' not in page
+    settings.STRIPE_SECRET_KEY = "sk_test_tidegrid"
+    assert 'id="test-mode-banner"' in as_user(tenant.member, tenant.organization).get("/wallet/").content.decode()
