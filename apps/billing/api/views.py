@@ -128,6 +128,9 @@ class InvoiceFapiaoView(OrganizationScopedMixin, APIView):
         return Response(FapiaoRequestSerializer(fapiao).data, status=status.HTTP_201_CREATED)
 
 
+STAFF_404 = OpenApiResponse(OpenApiTypes.OBJECT, description="Not platform staff, or no such request.")
+
+
 class _StaffFapiaoView(APIView):
     def fapiao(self, request, pk) -> FapiaoRequest:
         fapiao = FapiaoRequest.objects.select_related("invoice", "organization").filter(pk=pk).first() \
@@ -140,7 +143,7 @@ class _StaffFapiaoView(APIView):
 class StaffFapiaoIssueView(_StaffFapiaoView):
     """Platform staff only (404 for everyone else): the fapiao was issued; its number and date."""
 
-    @extend_schema(request=FapiaoIssueSerializer, responses=FapiaoRequestSerializer)
+    @extend_schema(request=FapiaoIssueSerializer, responses={200: FapiaoRequestSerializer, 404: STAFF_404})
     def post(self, request, pk):
         fapiao = self.fapiao(request, pk)
         serializer = FapiaoIssueSerializer(data=request.data)
@@ -152,7 +155,7 @@ class StaffFapiaoIssueView(_StaffFapiaoView):
 class StaffFapiaoRejectView(_StaffFapiaoView):
     """Platform staff only (404 for everyone else): the request is rejected, with the reason."""
 
-    @extend_schema(request=FapiaoRejectSerializer, responses=FapiaoRequestSerializer)
+    @extend_schema(request=FapiaoRejectSerializer, responses={200: FapiaoRequestSerializer, 404: STAFF_404})
     def post(self, request, pk):
         fapiao = self.fapiao(request, pk)
         serializer = FapiaoRejectSerializer(data=request.data)

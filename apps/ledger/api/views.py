@@ -3,7 +3,7 @@ from dataclasses import asdict
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -126,8 +126,9 @@ class StaffBankTransferCreateView(APIView):
     remittance reference. The same bank reference again returns the first transfer (200) and credits
     nothing; with another amount or reference it is a 400."""
 
-    @extend_schema(request=BankTransferCreateSerializer, responses={201: BankTransferSerializer,
-                                                                    200: BankTransferSerializer})
+    @extend_schema(request=BankTransferCreateSerializer, responses={
+        201: BankTransferSerializer, 200: BankTransferSerializer,
+        404: OpenApiResponse(OpenApiTypes.OBJECT, description="Not platform staff: this endpoint does not exist.")})
     def post(self, request):
         if not request.user.is_staff:
             raise Http404
