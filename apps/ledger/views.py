@@ -96,7 +96,7 @@ def pay(request, pk):
 def _pay_page(request, payment, *, card_form=None, status=200):
     return render(request, "ledger/pay.html", {
         "test_mode": payments_test_mode(),
-        "stand_in": payments_stand_in() and payment.method == Payment.Method.CARD,
+        "stand_in": payments_stand_in(),
         "card_form": card_form or TestCardForm(),
         "payment": payment, "amount": fen_display(payment.amount_fen),
         "stripe_js_url": settings.STRIPE_JS_URL, "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,

@@ -141,3 +141,16 @@ def test_live_keys_show_no_test_mode_banner(as_user, tenant, stripe_on, settings
     assert 'id="test-mode-banner"' not in page
     settings.STRIPE_SECRET_KEY = "sk_test_tidegrid"
     assert 'id="test-mode-banner"' in as_user(tenant.member, tenant.organization).get("/wallet/").content.decode()
+
+
+def test_the_stand_in_says_it_cannot_take_alipay_instead_of_a_broken_form(as_user, tenant, stripe_on, settings):
+    settings.STRIPE_LOCAL_STAND_IN = True
+    client = as_user(tenant.member, tenant.organization)
+    client.post("/wallet/top-up/", {"preset": "10000", "method": "alipay"})
+    payment = Payment.objects.get(organization=tenant.organization)
+    page = client.get(f"/wallet/payments/{payment.pk}/pay/").content.decode()
+    assert 'id="stand-in-unsupported"' in page and "Alipay" in page
+    assert 'id="test-card-form"' not in page and 'id="payment-element"' not in page
+    card = {"number": "4242424242424242", "expiry": "12/34", "cvc": "123"}
+    assert client.post(f"/wallet/payments/{payment.pk}/test-card/", card).status_code == 400
+    assert stripe_client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id).status != "succeeded"
