@@ -14,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tidegrid import stripe_standin
 from tidegrid.demofleet import start_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,12 @@ def main() -> int:
     os.environ.setdefault("TIDEGRID_SITE_URL", f"http://{host}:{port}")
     (ROOT / ".data").mkdir(exist_ok=True)
 
+    # No Stripe keys: payments run against the local stand-in (localstripe), in test mode.
+    stand_in = None
+    if not os.environ.get("STRIPE_SECRET_KEY"):
+        stand_in, stand_in_url = stripe_standin.start()
+        os.environ.update(stripe_standin.environment(stand_in_url))
+
     _manage("migrate", "--noinput")
     seed = subprocess.run([PYTHON, "manage.py", "seed_demo"], cwd=ROOT, check=True, capture_output=True, text=True)
     _manage("demo_oversight")  # a month of history for the government dashboard (first run only)
@@ -56,7 +63,11 @@ def main() -> int:
                  "--schedule", str(ROOT / ".data" / "celerybeat-schedule")],
     }
     running = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in processes.items()}
+    if stand_in is not None:
+        running["stripe"] = stand_in
     _wait_for_web(host, port)
+    if stand_in is not None:
+        stripe_standin.webhook_register(os.environ["STRIPE_API_BASE"], f"http://{host}:{port}")
     running.update(start_fleet(f"http://{host}:{port}", ROOT / ".data" / "agents"))
 
     print("\n" + "=" * 72, flush=True)
@@ -67,6 +78,9 @@ def main() -> int:
         print("   " + line, flush=True)
     print("  Simulated fleet: the demo provider's GPU nodes (A100, Ascend 910B, H20, T4; see Clusters in the provider"
           " login). Customers find them in the Market.", flush=True)
+    if stand_in is not None:
+        print(f"  Payments: TEST MODE against the local Stripe stand-in (localstripe, {os.environ['STRIPE_API_BASE']});"
+              " pay with the test card 4242 4242 4242 4242. Set STRIPE_SECRET_KEY etc. for real Stripe.", flush=True)
     print("  Press Ctrl-C to stop everything (web, worker, beat, agents, databases).", flush=True)
     print("=" * 72 + "\n", flush=True)
 

@@ -11,6 +11,7 @@ from apps.tenancy.access import Actor
 from . import services
 from .models import (
     BillingProfile,
+    FapiaoRequest,
     Invoice,
     InvoiceLine,
     OffPeakDiscount,
@@ -108,3 +109,12 @@ class InvoiceLineInline(admin.TabularInline):
 class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ["number", "customer_name", "period_start", "total_fen", "outstanding_fen"]
     inlines = [InvoiceLineInline]
+
+
+@admin.register(FapiaoRequest)
+class FapiaoRequestAdmin(ReadOnlyAdmin):
+    """Answered on the staff page /staff/fapiao/ (or the API), which audit the answer."""
+
+    list_display = ("invoice", "organization", "kind", "state", "fapiao_number", "requested_at")
+    list_filter = ("state", "kind")
+    search_fields = ("invoice__number", "organization__name", "fapiao_number", "tax_id")

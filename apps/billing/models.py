@@ -356,3 +356,53 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id} #{self.position}"
+
+
+class FapiaoRequest(models.Model):
+    """A customer's request for a 发票 (Chinese VAT invoice) for one of its invoices. Staff issue it outside
+    the platform (the tax system) and enter its number and date here, or reject it with a reason."""
+
+    class Kind(models.TextChoices):
+        ORDINARY = "ordinary", _("Ordinary VAT invoice (普通发票)")
+        SPECIAL = "special", _("Special VAT invoice (专用发票)")
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        ISSUED = "issued", _("Issued")
+        REJECTED = "rejected", _("Rejected")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="fapiao_requests",
+                                verbose_name=_("invoice"))
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT,
+                                     related_name="fapiao_requests", verbose_name=_("organization"))
+    kind = models.CharField(_("fapiao type"), max_length=10, choices=Kind.choices)
+    title = models.CharField(_("invoice title"), max_length=200)
+    tax_id = models.CharField(_("tax id"), max_length=20)
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.REQUESTED)
+    fapiao_number = models.CharField(_("fapiao number"), max_length=20, blank=True)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    reject_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("fapiao request")
+        verbose_name_plural = _("fapiao requests")
+        constraints = [
+            # At most one request per invoice that is not rejected: a second one is refused, even when
+            # two arrive at once.
+            models.UniqueConstraint(fields=["invoice"], condition=Q(state__in=["requested", "issued"]),
+                                    name="billing_fapiao_one_open_per_invoice"),
+            models.CheckConstraint(condition=~Q(state="issued") | (~Q(fapiao_number="") & Q(issued_on__isnull=False)),
+                                   name="billing_fapiao_issued_has_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} {self.get_kind_display()} ({self.state})"

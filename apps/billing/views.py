@@ -5,21 +5,25 @@ from __future__ import annotations
 import csv
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.catalog.models import Region
-from apps.tenancy.access import Actor, access_object, active_organization
-from apps.tenancy.models import Organization
+from apps.core.forms import apply_service_errors
+from apps.tenancy.access import Actor, access_object, active_organization, role_at_least, role_in
+from apps.tenancy.models import Organization, Role
 
 from . import selectors
+from .fapiao import fapiao_defaults, fapiao_issue, fapiao_reject, fapiao_request_create
+from .forms import FapiaoIssueForm, FapiaoRejectForm, FapiaoRequestForm
 from .invoicing import month_of
-from .models import BillingMode, CustomerTier, Invoice
+from .models import BillingMode, CustomerTier, FapiaoRequest, Invoice
 from .pdf import invoice_pdf
 
 
@@ -89,8 +93,84 @@ def _invoice(request, pk) -> Invoice:
 @login_required
 @require_GET
 def invoice_detail(request, pk):
-    invoice = _invoice(request, pk)
-    return render(request, "billing/invoice_detail.html", {"invoice": invoice, "lines": invoice.lines.all()})
+    return _invoice_page(request, _invoice(request, pk))
+
+
+def _invoice_page(request, invoice, *, fapiao_form=None, status=200):
+    fapiao_requests = list(invoice.fapiao_requests.all())
+    open_request = next((r for r in fapiao_requests if r.state != FapiaoRequest.State.REJECTED), None)
+    return render(request, "billing/invoice_detail.html", {
+        "invoice": invoice, "lines": invoice.lines.all(), "fapiao_requests": fapiao_requests,
+        "can_request_fapiao": open_request is None and invoice.total_fen > 0
+        and role_at_least(role_in(Actor(user=request.user), invoice.organization), Role.ADMIN),
+        "fapiao_form": fapiao_form or FapiaoRequestForm(initial=fapiao_defaults(invoice=invoice)),
+    }, status=status)
+
+
+@login_required
+@require_POST
+def fapiao_request(request, pk):
+    actor = Actor(user=request.user)
+    invoice = access_object(actor, Invoice.objects.select_related("organization"), pk, min_role=Role.ADMIN)
+    form = FapiaoRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            fapiao_request_create(actor=actor, invoice=invoice, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Fapiao requested; platform staff issue it, usually within three working "
+                                        "days."))
+            return redirect("billing:invoice_detail", pk=invoice.pk)
+    return _invoice_page(request, invoice, fapiao_form=form, status=400)
+
+
+def _staff(request):
+    if not request.user.is_staff:
+        raise Http404
+
+
+@login_required
+@require_GET
+def staff_fapiao_list(request):
+    """Staff only (404 for everyone else): fapiao requests waiting for an answer, and the latest answered."""
+    _staff(request)
+    queryset = FapiaoRequest.objects.select_related("invoice", "organization")
+    return render(request, "billing/staff_fapiao_list.html", {
+        "waiting": queryset.filter(state=FapiaoRequest.State.REQUESTED).order_by("requested_at"),
+        "answered": queryset.exclude(state=FapiaoRequest.State.REQUESTED).order_by("-decided_at")[:50]})
+
+
+@login_required
+def staff_fapiao_detail(request, pk):
+    _staff(request)
+    fapiao = FapiaoRequest.objects.select_related("invoice", "organization").filter(pk=pk).first()
+    if fapiao is None:
+        raise Http404
+    actor = Actor(user=request.user)
+    issue_form, reject_form, status = FapiaoIssueForm(prefix="issue"), FapiaoRejectForm(prefix="reject"), 200
+    if request.method == "POST":
+        rejecting = "reject-reason" in request.POST
+        form = FapiaoRejectForm(request.POST, prefix="reject") if rejecting else FapiaoIssueForm(request.POST,
+                                                                                                 prefix="issue")
+        if form.is_valid():
+            try:
+                if rejecting:
+                    fapiao_reject(actor=actor, fapiao_request=fapiao, **form.cleaned_data)
+                else:
+                    fapiao_issue(actor=actor, fapiao_request=fapiao, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Fapiao request answered."))
+                return redirect("billing:staff_fapiao_list")
+        if rejecting:
+            reject_form = form
+        else:
+            issue_form = form
+        status = 400
+    return render(request, "billing/staff_fapiao_detail.html", {
+        "fapiao": fapiao, "issue_form": issue_form, "reject_form": reject_form}, status=status)
 
 
 @login_required

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from apps.core.admin import ReadOnlyAdmin
 from apps.tenancy.access import Actor
 
-from .models import Account, Entry, LedgerProfile, LedgerTransaction, Payment, Refund, StripeEvent
+from .models import Account, BankTransfer, Entry, LedgerProfile, LedgerTransaction, Payment, Refund, StripeEvent
 from .services import fen_display, ledger_profile_set
 
 
@@ -105,3 +105,12 @@ class StripeEventAdmin(ReadOnlyAdmin):
     list_display = ("event_id", "type", "object_id", "deliveries", "received_at")
     list_filter = ("type",)
     search_fields = ("event_id", "object_id")
+
+
+@admin.register(BankTransfer)
+class BankTransferAdmin(ReadOnlyAdmin):
+    """Recorded through the staff form (/staff/bank-transfers/new/) or the API, which credit the wallet."""
+
+    list_display = ("bank_reference", "organization", "amount_fen", "value_date", "recorded_by", "created_at")
+    search_fields = ("bank_reference", "remittance_reference", "organization__name")
+    list_filter = ("value_date",)

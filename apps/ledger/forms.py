@@ -3,6 +3,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .models import Payment
 from .payments import TOP_UP_MAX_FEN, TOP_UP_MIN_FEN, TOP_UP_PRESETS_FEN
 from .services import fen_display
 
@@ -29,8 +30,12 @@ class TopUpForm(forms.Form):
     custom_amount = forms.CharField(label=_("Other amount (¥)"), required=False, max_length=20,
                                     widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
 
+    method = forms.ChoiceField(label=_("Pay with"), choices=Payment.Method.choices, initial=Payment.Method.CARD,
+                               required=False, widget=forms.RadioSelect)
+
     def clean(self):
         data = super().clean()
+        data["method"] = data.get("method") or Payment.Method.CARD
         preset, custom = data.get("preset"), (data.get("custom_amount") or "").strip()
         if preset and preset != self.CUSTOM:
             data["amount_fen"] = int(preset)
@@ -58,3 +63,43 @@ class ThresholdForm(forms.Form):
 
 class RefundForm(forms.Form):
     amount = _yuan_field(_("Refund (¥)"), min_fen=1, max_fen=TOP_UP_MAX_FEN)
+
+
+class BankTransferForm(forms.Form):
+    """Staff: a transfer that arrived on the platform's bank account."""
+
+    remittance_reference = forms.CharField(label=_("Remittance reference"), max_length=40,
+                                           help_text=_("From the transfer's remark, e.g. TG3F9A2C81D4."))
+    amount = _yuan_field(_("Amount received (¥)"), min_fen=1, max_fen=100_000_000_000)
+    bank_reference = forms.CharField(label=_("Bank reference"), max_length=100,
+                                     help_text=_("The bank's transaction number (流水号) from the statement."))
+    value_date = forms.DateField(label=_("Value date"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class TestCardForm(forms.Form):
+    """Test mode against the local Stripe stand-in: a test card, typed in the portal (never a real one)."""
+
+    number = forms.CharField(label=_("Card number"), max_length=23,
+                             widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    expiry = forms.CharField(label=_("Expiry (MM/YY)"), max_length=5,
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    cvc = forms.CharField(label=_("CVC"), max_length=4, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def clean_number(self):
+        number = "".join(self.cleaned_data["number"].split())
+        if not number.isdigit() or len(number) != 16:
+            raise forms.ValidationError(_("Enter the 16 digits of the test card, e.g. 4242 4242 4242 4242."))
+        return number
+
+    def clean_expiry(self):
+        month, _slash, year = (part.strip() for part in self.cleaned_data["expiry"].partition("/"))
+        if not (month.isdigit() and year.isdigit() and 1 <= int(month) <= 12 and len(year) == 2):
+            raise forms.ValidationError(_("Enter the expiry as MM/YY, e.g. 12/34."))
+        return int(month), 2000 + int(year)
+
+    def clean_cvc(self):
+        cvc = self.cleaned_data["cvc"].strip()
+        if not cvc.isdigit() or len(cvc) != 3:
+            raise forms.ValidationError(_("Enter the three digits of the CVC."))
+        return cvc

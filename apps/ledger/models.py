@@ -29,6 +29,7 @@ class Account(models.Model):
         STRIPE_CLEARING = "stripe_clearing", _("Stripe clearing")
         PROVIDER_PAYABLE = "provider_payable", _("Provider payable")
         PROVIDER_PAYOUTS = "provider_payouts", _("Provider payouts (bank transfers)")
+        BANK_CLEARING = "bank_clearing", _("Bank transfers received")
 
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
     organization = models.ForeignKey(
@@ -80,6 +81,7 @@ class LedgerTransaction(models.Model):
         REFUND_REVERSAL = "refund_reversal", _("Refund cancelled")
         ADJUSTMENT = "adjustment", _("Adjustment")
         PAYOUT = "payout", _("Payout")
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
@@ -161,7 +163,14 @@ class LedgerProfile(models.Model):
 
 
 class Payment(models.Model):
-    """A card top-up through a Stripe PaymentIntent. The wallet is credited by the webhook, not the browser."""
+    """A top-up through a Stripe PaymentIntent (card, Alipay or WeChat Pay). The wallet is credited by the
+    webhook, not the browser."""
+
+    class Method(models.TextChoices):
+        # Stripe payment_method_types; Alipay and WeChat Pay settle in CNY like cards.
+        CARD = "card", _("Card")
+        ALIPAY = "alipay", _("Alipay")
+        WECHAT_PAY = "wechat_pay", _("WeChat Pay")
 
     class State(models.TextChoices):
         CREATED = "created", _("Awaiting payment")
@@ -175,6 +184,7 @@ class Payment(models.Model):
                                    related_name="+")
     amount_fen = models.BigIntegerField(_("amount (fen)"))
     currency = models.CharField(max_length=3, default="cny")
+    method = models.CharField(_("payment method"), max_length=20, choices=Method.choices, default=Method.CARD)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.CREATED)
     stripe_payment_intent_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     client_secret = models.CharField(max_length=200, blank=True, editable=False)
@@ -250,3 +260,48 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class RemittanceReference(models.Model):
+    """The reference a customer writes in a corporate bank transfer's remark (对公转账备注), so staff
+    know whose wallet it is for. One per organization, never changes."""
+
+    organization = models.OneToOneField("tenancy.Organization", on_delete=models.PROTECT,
+                                        related_name="remittance_reference", verbose_name=_("organization"))
+    reference = models.CharField(_("remittance reference"), max_length=20, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("remittance reference")
+        verbose_name_plural = _("remittance references")
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class BankTransfer(models.Model):
+    """A corporate bank transfer received on the platform's account, recorded by staff against a remittance
+    reference. The bank's own reference (流水号) is unique: recording it twice credits once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT,
+                                     related_name="bank_transfers", verbose_name=_("organization"))
+    remittance_reference = models.CharField(_("remittance reference"), max_length=20)
+    bank_reference = models.CharField(_("bank reference"), max_length=100, unique=True)
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    value_date = models.DateField(_("value date"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("recorded by"))
+    ledger_transaction = models.OneToOneField(LedgerTransaction, null=True, on_delete=models.PROTECT,
+                                              related_name="bank_transfer")
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-value_date", "-created_at"]
+        verbose_name = _("bank transfer")
+        verbose_name_plural = _("bank transfers")
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="ledger_bank_transfer_amount_gt_0")]
+
+    def __str__(self) -> str:
+        return f"{self.bank_reference}: {self.amount_fen} fen"

@@ -16,7 +16,7 @@ import logging
 
 import stripe
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,7 +28,7 @@ from apps.core.api.idempotency import idempotency_key_check
 from apps.tenancy.access import Actor, require_role
 from apps.tenancy.models import Organization, Role
 
-from .gateway import stripe_client
+from .gateway import payments_stand_in, stripe_client
 from .models import Account, LedgerProfile, LedgerTransaction, Payment, Refund, StripeEvent
 from .services import (
     InsufficientFunds,
@@ -47,6 +47,10 @@ logger = logging.getLogger(__name__)
 TOP_UP_MIN_FEN = 1_000  # ¥10
 TOP_UP_MAX_FEN = 10_000_000  # ¥100,000 per card payment
 TOP_UP_PRESETS_FEN = (10_000, 50_000, 100_000, 500_000)
+# The ledger memo per method (stored in the language of the moment, like every memo).
+TOP_UP_MEMOS = {Payment.Method.CARD: gettext_noop("Card top-up"),
+                Payment.Method.ALIPAY: gettext_noop("Alipay top-up"),
+                Payment.Method.WECHAT_PAY: gettext_noop("WeChat Pay top-up")}
 
 
 class PaymentGatewayError(ValidationError):
@@ -64,9 +68,11 @@ def _stripe_message(exc: stripe.StripeError) -> str:
 # --- top-ups --------------------------------------------------------------------------------------------
 
 def top_up_create(*, actor: Actor, organization: Organization, amount_fen: int,
-                  idempotency_key: str | None = None) -> tuple[Payment, bool]:
-    """Start a card top-up: a Payment row and a Stripe PaymentIntent whose client secret the browser uses
-    to pay. Returns ``(payment, created)``; the same idempotency key returns the first payment."""
+                  idempotency_key: str | None = None, method: str = Payment.Method.CARD) -> tuple[Payment, bool]:
+    """Start a top-up: a Payment row and a Stripe PaymentIntent for one payment method type (card, alipay,
+    wechat_pay) whose client secret the browser uses to pay (Alipay redirects, WeChat Pay shows a QR code:
+    Stripe.js follows the intent's next_action). Returns ``(payment, created)``; the same idempotency key
+    returns the first payment."""
     require_role(actor, organization, Role.MEMBER, _("Members, admins and owners can top up; viewers cannot."))
     if organization.kind != Organization.Kind.CUSTOMER:
         raise ValidationError({"organization": [_("Only customer organizations have a wallet.")]})
@@ -77,11 +83,13 @@ def top_up_create(*, actor: Actor, organization: Organization, amount_fen: int,
     if profile_get(organization=organization).mode == LedgerProfile.Mode.POSTPAID:
         raise ValidationError({"amount_fen": [_("This organization pays by invoice (postpaid); it has no wallet "
                                                 "to top up.")]})
+    if method not in Payment.Method.values:
+        raise ValidationError({"method": [_("Choose card, Alipay or WeChat Pay.")]})
     idempotency_key_check(idempotency_key)
     client = stripe_client()  # PaymentsNotConfigured before anything is written
 
     key = f"{organization.pk}:{idempotency_key}" if idempotency_key else None
-    payment = Payment(organization=organization, created_by=actor.user, amount_fen=amount_fen)
+    payment = Payment(organization=organization, created_by=actor.user, amount_fen=amount_fen, method=method)
     payment.idempotency_key = key or f"payment:{payment.pk}"
     try:
         with transaction.atomic():
@@ -90,6 +98,8 @@ def top_up_create(*, actor: Actor, organization: Organization, amount_fen: int,
         payment = Payment.objects.get(idempotency_key=key)  # this key was used before, or is being used now
     if payment.amount_fen != amount_fen:
         raise ValidationError({"idempotency_key": [_("This Idempotency-Key was used with a different amount.")]})
+    if payment.method != method:
+        raise ValidationError({"idempotency_key": [_("This Idempotency-Key was used with another payment method.")]})
     # One PaymentIntent per Payment: the row stays locked while Stripe is asked, so concurrent requests
     # with the same key wait here and then return the intent the first one created. Stripe's own
     # idempotency key makes a retry of this call (after a crash) return the same PaymentIntent.
@@ -99,7 +109,7 @@ def top_up_create(*, actor: Actor, organization: Organization, amount_fen: int,
             return payment, False
         try:
             intent = client.v1.payment_intents.create(
-                params={"amount": amount_fen, "currency": "cny", "payment_method_types": ["card"],
+                params={"amount": amount_fen, "currency": "cny", "payment_method_types": [payment.method],
                         "metadata": {"payment": str(payment.pk), "organization": str(organization.pk)}},
                 options={"idempotency_key": f"tidegrid-payment-{payment.pk}"})
         except stripe.StripeError as exc:
@@ -112,12 +122,37 @@ def top_up_create(*, actor: Actor, organization: Organization, amount_fen: int,
                 stripe_payment_intent_id=intent.id, client_secret=intent.client_secret,
                 state=Payment.State.CREATED, failure_message="")
             audit_record(actor=actor, action="ledger.top_up_started", organization=organization, target=payment,
-                         details={"amount_fen": amount_fen, "payment_intent": intent.id})
+                         details={"amount_fen": amount_fen, "payment_intent": intent.id,
+                                  "method": payment.method})
     if failure is not None:
-        raise PaymentGatewayError(_("The card payment could not be started: %(reason)s")
+        raise PaymentGatewayError(_("The payment could not be started: %(reason)s")
                                   % {"reason": _stripe_message(failure)}) from failure
     payment.refresh_from_db()
     return payment, True
+
+
+def stand_in_card_pay(*, actor: Actor, payment: Payment, number: str, exp_month: int, exp_year: int,
+                      cvc: str) -> None:
+    """Test mode against the local Stripe stand-in only: what Stripe.js and the card network do after the
+    customer pressed Pay (localstripe's Stripe.js has no Payment Element). The card becomes a PaymentMethod at
+    the stand-in, which confirms the intent; the wallet is still credited only by the signed webhook."""
+    if not payments_stand_in():
+        raise PermissionDenied(_("Test cards are only taken in test mode against the local Stripe stand-in."))
+    require_role(actor, payment.organization, Role.MEMBER, _("Members, admins and owners can top up; viewers cannot."))
+    if payment.state == Payment.State.SUCCEEDED or not payment.stripe_payment_intent_id \
+            or payment.method != Payment.Method.CARD:
+        raise ValidationError(_("This payment cannot be paid by card (any more)."))
+    client = stripe_client()
+    try:
+        method = client.v1.payment_methods.create(params={
+            "type": "card", "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc}})
+        client.v1.payment_intents.update(payment.stripe_payment_intent_id, params={"payment_method": method.id})
+        client.v1.payment_intents.confirm(payment.stripe_payment_intent_id)
+    except stripe.StripeError as exc:
+        raise PaymentGatewayError(_("The card payment did not go through: %(reason)s")
+                                  % {"reason": _stripe_message(exc)}) from exc
+    audit_record(actor=actor, action="ledger.test_card_paid", organization=payment.organization, target=payment,
+                 details={"card_last4": number[-4:]})
 
 
 # --- refunds --------------------------------------------------------------------------------------------
@@ -229,15 +264,15 @@ def _on_payment_succeeded(intent: dict) -> None:
     organization = payment.organization
     transaction_post(
         idempotency_key=f"top-up:{payment.pk}", kind=LedgerTransaction.Kind.TOP_UP,
-        memo=_("Card top-up"), organization=organization,
+        memo=_(TOP_UP_MEMOS[payment.method]), organization=organization,
         lines=[(platform_account(Account.Kind.STRIPE_CLEARING), -amount), (_wallet(organization), amount)],
-        details={"payment": str(payment.pk), "payment_intent": intent.get("id")})
+        details={"payment": str(payment.pk), "payment_intent": intent.get("id"), "method": payment.method})
     Payment.objects.filter(pk=payment.pk).update(
         state=Payment.State.SUCCEEDED, succeeded_at=timezone.now(), failure_message="", amount_fen=amount,
         stripe_payment_intent_id=intent.get("id"))
     low_balance_rearm(organization=organization)
     audit_record(actor=None, action="ledger.top_up_succeeded", organization=organization, target=payment,
-                 details={"amount_fen": amount, "payment_intent": intent.get("id")})
+                 details={"amount_fen": amount, "payment_intent": intent.get("id"), "method": payment.method})
 
 
 def _on_payment_failed(intent: dict) -> None:

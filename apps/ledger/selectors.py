@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 
 from apps.tenancy.models import Organization
 
-from .models import Account, Entry, LedgerProfile, LedgerTransaction, Payment
+from .models import Account, BankTransfer, Entry, LedgerProfile, LedgerTransaction, Payment
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,7 @@ def account_statement(*, organization: Organization, kind: str | None = None) ->
 def payments_of(*, organization: Organization) -> QuerySet[Payment]:
     # The payments page shows refunded_fen, not the refunds themselves: no prefetch of them.
     return Payment.objects.filter(organization=organization).order_by("-created_at")
+
+
+def bank_transfers_of(*, organization: Organization) -> QuerySet[BankTransfer]:
+    return BankTransfer.objects.filter(organization=organization).order_by("-value_date", "-created_at")

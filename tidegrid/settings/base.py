@@ -350,6 +350,13 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Stripe requires Stripe.js from its own host; tests point this (and the API base) at localstripe.
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# Set by `make run` (tidegrid/stripe_standin.py) when it starts localstripe instead of using Stripe: the pay
+# page then takes a test card itself (localstripe's Stripe.js has no Payment Element). Never in production.
+STRIPE_LOCAL_STAND_IN = env.bool("TIDEGRID_STRIPE_STAND_IN", default=False)
+# Corporate bank transfers (对公转账): the platform's receiving account, shown on every wallet page.
+TIDEGRID_BANK_ACCOUNT_NAME = env.str("TIDEGRID_BANK_ACCOUNT_NAME", default="")
+TIDEGRID_BANK_NAME = env.str("TIDEGRID_BANK_NAME", default="")
+TIDEGRID_BANK_ACCOUNT_NUMBER = env.str("TIDEGRID_BANK_ACCOUNT_NUMBER", default="")
 
 # --- billing: how long on-demand work keeps running after the wallet runs out, and how early pages warn
 TIDEGRID_BILLING_OUT_OF_FUNDS_GRACE_S = env.int("TIDEGRID_BILLING_OUT_OF_FUNDS_GRACE_S", default=900)

@@ -8,6 +8,7 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
+STRIPE_LOCAL_STAND_IN = False  # the local Stripe stand-in is for `make run` only
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")  # required: no default in production
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

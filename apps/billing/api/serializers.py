@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from apps.catalog.models import AcceleratorModel, Region
 
-from ..models import BillingMode, Invoice, InvoiceLine
+from ..models import BillingMode, FapiaoRequest, Invoice, InvoiceLine
 
 MONEY = {"max_digits": 16, "decimal_places": 6, "coerce_to_string": True}
 
@@ -87,3 +87,30 @@ class InvoiceDetailSerializer(InvoiceSerializer):
 class MonthQuerySerializer(serializers.Serializer):
     month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", required=False,
                                    error_messages={"invalid": _("Give the month as YYYY-MM, e.g. 2026-03.")})
+
+
+class FapiaoRequestSerializer(serializers.ModelSerializer):
+    invoice = serializers.UUIDField(source="invoice_id", read_only=True)
+
+    class Meta:
+        model = FapiaoRequest
+        fields = ["id", "invoice", "kind", "title", "tax_id", "amount_fen", "state", "fapiao_number", "issued_on",
+                  "reject_reason", "requested_at", "decided_at"]
+        read_only_fields = fields
+
+
+class FapiaoRequestCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=FapiaoRequest.Kind.choices,
+                                   help_text="ordinary (普通发票) or special (专用发票)")
+    title = serializers.CharField(max_length=200, required=False,
+                                  help_text="Defaults to the organization's invoice title.")
+    tax_id = serializers.CharField(max_length=30, required=False, help_text="Defaults to the organization's tax id.")
+
+
+class FapiaoIssueSerializer(serializers.Serializer):
+    fapiao_number = serializers.CharField(max_length=20)
+    issued_on = serializers.DateField()
+
+
+class FapiaoRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)

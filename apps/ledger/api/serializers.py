@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import Entry, LedgerTransaction, Payment, Refund
+from ..models import BankTransfer, Entry, LedgerTransaction, Payment, Refund
 
 
 class BalanceSerializer(serializers.Serializer):
@@ -11,6 +11,7 @@ class BalanceSerializer(serializers.Serializer):
     low_balance_threshold_fen = serializers.IntegerField(source="threshold_fen")
     low = serializers.BooleanField(help_text="Below the low-balance warning threshold.")
     card_payments_configured = serializers.BooleanField()
+    remittance_reference = serializers.CharField(help_text="Write this in a corporate bank transfer's remark.")
 
 
 class EntrySerializer(serializers.ModelSerializer):
@@ -43,13 +44,16 @@ class PaymentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Payment
-        fields = ["id", "amount_fen", "currency", "state", "failure_message", "refunded_fen", "refundable_fen",
+        fields = ["id", "amount_fen", "currency", "method", "state", "failure_message", "refunded_fen",
+                  "refundable_fen",
                   "created_at", "succeeded_at", "refunds"]
         read_only_fields = fields
 
 
 class TopUpCreateSerializer(serializers.Serializer):
     amount_fen = serializers.IntegerField(help_text="Whole fen, ¥10 to ¥100,000 (1000 to 10000000).")
+    method = serializers.ChoiceField(choices=Payment.Method.choices, default=Payment.Method.CARD,
+                                     help_text="Stripe payment method type: card, alipay or wechat_pay.")
 
 
 class TopUpSerializer(PaymentSerializer):
@@ -69,3 +73,21 @@ class TopUpSerializer(PaymentSerializer):
 
 class RefundCreateSerializer(serializers.Serializer):
     amount_fen = serializers.IntegerField(min_value=1)
+
+
+class BankTransferCreateSerializer(serializers.Serializer):
+    remittance_reference = serializers.CharField(max_length=40, help_text="From the transfer's remark.")
+    amount_fen = serializers.IntegerField(min_value=1, help_text="The amount received, in fen.")
+    bank_reference = serializers.CharField(max_length=100, help_text="The bank's transaction number (流水号).")
+    value_date = serializers.DateField()
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class BankTransferSerializer(serializers.ModelSerializer):
+    organization = serializers.UUIDField(source="organization_id", read_only=True)
+
+    class Meta:
+        model = BankTransfer
+        fields = ["id", "organization", "remittance_reference", "bank_reference", "amount_fen", "value_date",
+                  "note", "created_at"]
+        read_only_fields = fields

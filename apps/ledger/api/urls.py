@@ -10,6 +10,9 @@ urlpatterns = [
          name="ledger-transaction-list"),
     path("organizations/<uuid:organization_id>/payments/", views.PaymentListView.as_view(),
          name="ledger-payment-list"),
+    path("organizations/<uuid:organization_id>/bank-transfers/", views.BankTransferListView.as_view(),
+         name="ledger-bank-transfer-list"),
+    path("staff/bank-transfers/", views.StaffBankTransferCreateView.as_view(), name="ledger-staff-bank-transfer"),
     path("organizations/<uuid:organization_id>/payments/<uuid:pk>/refund/", views.RefundCreateView.as_view(),
          name="ledger-payment-refund"),
 ]

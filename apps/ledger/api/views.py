@@ -1,22 +1,27 @@
 from dataclasses import asdict
 
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.errors import error_response
+from apps.tenancy.access import actor_from_request
 from apps.tenancy.api.scoping import OrganizationScopedMixin
-from apps.tenancy.models import Role
+from apps.tenancy.models import Organization, Role
 
 from .. import payments as payment_services
+from ..bank_transfers import bank_transfer_record, remittance_reference_get
 from ..gateway import PaymentsNotConfigured, payments_configured
-from ..models import LedgerTransaction, Payment
+from ..models import BankTransfer, LedgerTransaction, Payment
 from ..selectors import account_statement, balance_get
 from .serializers import (
     BalanceSerializer,
+    BankTransferCreateSerializer,
+    BankTransferSerializer,
     LedgerTransactionSerializer,
     PaymentSerializer,
     RefundCreateSerializer,
@@ -41,7 +46,9 @@ class WalletView(OrganizationScopedMixin, APIView):
     @extend_schema(responses=BalanceSerializer)
     def get(self, request, organization_id):
         balance = balance_get(organization=self.organization)
-        data = {**asdict(balance), "low": balance.low, "card_payments_configured": payments_configured()}
+        data = {**asdict(balance), "low": balance.low, "card_payments_configured": payments_configured(),
+                "remittance_reference": remittance_reference_get(organization=self.organization)
+                if self.organization.kind == Organization.Kind.CUSTOMER else ""}
         return Response(BalanceSerializer(data).data)
 
 
@@ -67,7 +74,8 @@ class PaymentListView(OrganizationScopedMixin, generics.ListAPIView):
 
 
 class TopUpCreateView(OrganizationScopedMixin, APIView):
-    """Start a card top-up: returns the PaymentIntent's client secret for Stripe.js. The wallet is credited
+    """Start a top-up by card, Alipay or WeChat Pay: returns the PaymentIntent's client secret for Stripe.js
+    (stripe.confirmPayment follows the redirect or QR code). The wallet is credited
     when Stripe's webhook confirms the payment."""
 
     write_role = Role.MEMBER
@@ -80,7 +88,7 @@ class TopUpCreateView(OrganizationScopedMixin, APIView):
         try:
             payment, created = payment_services.top_up_create(
                 actor=self.actor, organization=self.organization, amount_fen=serializer.validated_data["amount_fen"],
-                idempotency_key=request.headers.get("Idempotency-Key"))
+                idempotency_key=request.headers.get("Idempotency-Key"), method=serializer.validated_data["method"])
         except PaymentsNotConfigured:
             return _not_configured()
         return Response(TopUpSerializer(payment).data,
@@ -104,3 +112,28 @@ class RefundCreateView(OrganizationScopedMixin, APIView):
         except PaymentsNotConfigured:
             return _not_configured()
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+class BankTransferListView(OrganizationScopedMixin, generics.ListAPIView):
+    """Corporate bank transfers staff recorded for the organization, newest value date first."""
+
+    serializer_class = BankTransferSerializer
+    base_queryset = BankTransfer.objects.order_by("-value_date", "-created_at")
+
+
+class StaffBankTransferCreateView(APIView):
+    """Platform staff only (404 for everyone else): record a received corporate bank transfer against a
+    remittance reference. The same bank reference again returns the first transfer (200) and credits
+    nothing; with another amount or reference it is a 400."""
+
+    @extend_schema(request=BankTransferCreateSerializer, responses={
+        201: BankTransferSerializer, 200: BankTransferSerializer,
+        404: OpenApiResponse(OpenApiTypes.OBJECT, description="Not platform staff: this endpoint does not exist.")})
+    def post(self, request):
+        if not request.user.is_staff:
+            raise Http404
+        serializer = BankTransferCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        transfer, created = bank_transfer_record(actor=actor_from_request(request), **serializer.validated_data)
+        return Response(BankTransferSerializer(transfer).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
