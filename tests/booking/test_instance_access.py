@@ -87,3 +87,23 @@ def test_a_viewer_sees_no_actions_and_another_tenant_nothing(as_user, customer, 
     other = as_user(tenant.owner, tenant.organization)
     assert "notebook" not in other.get("/workloads/").content.decode()
     assert other.get(f"/workloads/{workload.pk}/").status_code == 404
+
+
+def test_the_list_shows_the_running_price_and_the_cost_so_far(as_user, customer, provider, cluster):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.billing.metering import usage_accrue, usage_open
+
+    workload = running_instance(customer, provider, cluster)
+    assignment = Assignment.objects.get(spec__workload_id=str(workload.pk))
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=2)
+    record = usage_open(assignment=assignment, at=start)
+    assert record is not None and record.hourly > 0
+    usage_accrue(record=record, until=start + timedelta(hours=2))
+    row = as_user(customer.member, customer.organization).get("/workloads/").content.decode().split(
+        f'id="workload-{workload.pk}"')[1].split("</tr>")[0]
+    hourly = f"{record.hourly:.4f}"
+    so_far = f"{record.cost_fen / 100:.2f}"
+    assert f"¥{hourly}/h" in row and f"¥{so_far} so far" in row
