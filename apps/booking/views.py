@@ -219,9 +219,21 @@ def workload_extend(request, pk):
 _STEPS = [Workload.State.PENDING, Workload.State.PLACED, Workload.State.STARTING, Workload.State.RUNNING]
 
 
+# How a finished workload's bar ends: green only for a success; a failure (or a lost/preempted run) is red
+# all along, a stop by the customer grey.
+_OUTCOME_CLASS = {Workload.State.SUCCEEDED: "done", Workload.State.FAILED: "failed", Workload.State.LOST: "failed",
+                  Workload.State.PREEMPTED: "failed", Workload.State.STOPPED: "ended",
+                  Workload.State.STOPPING: "ended"}
+
+
 def _progress(state: str) -> list[dict]:
     reached = _STEPS.index(state) if state in _STEPS else (len(_STEPS) if state != Workload.State.PENDING else 0)
     labels = [_("Booked"), _("Placed"), _("Starting"), _("Running")]
-    return [{"label": label, "done": i < reached, "current": i == reached and state in _STEPS}
-            for i, label in enumerate(labels)]
+    outcome = _OUTCOME_CLASS.get(state)
+    steps = [{"label": label, "css": ("current" if i == reached and state in _STEPS
+                                      else (outcome or "done") if i < reached else "")}
+             for i, label in enumerate(labels)]
+    if outcome:
+        steps.append({"label": Workload.State(state).label, "css": f"{outcome} current"})
+    return steps
 
