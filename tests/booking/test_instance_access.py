@@ -107,3 +107,13 @@ def test_the_list_shows_the_running_price_and_the_cost_so_far(as_user, customer,
     hourly = f"{record.hourly:.4f}"
     so_far = f"{record.cost_fen / 100:.2f}"
     assert f"¥{hourly}/h" in row and f"¥{so_far} so far" in row
+
+
+def test_the_api_gives_the_public_commands_too(api_as, customer, provider, cluster):
+    cluster_address_set(actor=provider.actor("admin"), cluster=cluster, public_host="gpu.example.com",
+                        public_port_min=30000, public_port_max=30999)
+    workload = running_instance(customer, provider, cluster)
+    url = f"/api/v1/organizations/{customer.organization.id}/workloads/{workload.pk}/"
+    connection = api_as(customer.viewer).get(url).json()["connection"]
+    assert connection == {"ssh": "ssh -p 30001 tidegrid@gpu.example.com",
+                          "jupyter": f"http://gpu.example.com:30501/lab?token={TOKEN}"}
