@@ -41,6 +41,13 @@ def _model_count(text: str):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65000:
+        raise argparse.ArgumentTypeError("must be a port number between 1 and 65000")
+    return value
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -64,6 +71,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backoff-cap", type=_positive, default=60.0, help="longest retry delay in seconds")
     parser.add_argument("--connect-host", help="process runtime: host name or address customers reach this node "
                                                 "at, in instances' SSH and Jupyter endpoints (default: --hostname)")
+    parser.add_argument("--ssh-port-base", type=_port, default=22000,
+                        help="process runtime: instances' SSH ports are handed out from this + 1 up")
+    parser.add_argument("--jupyter-port-base", type=_port, default=28000,
+                        help="process runtime: instances' Jupyter ports are handed out from this + 1 up")
     parser.add_argument("--grace", type=_positive, default=10.0,
                         help="seconds a stopped workload gets between SIGTERM and SIGKILL")
     parser.add_argument("--log-level", default=os.environ.get("TIDEGRID_LOG_LEVEL", "INFO"),
@@ -171,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                devices=backend.inventory(), namespace=args.namespace,
                                kube_node_name=args.kube_node_name, kubeconfig=args.kubeconfig,
                                default_image=args.default_image, grace_s=args.grace,
-                               connect_host=args.connect_host)
+                               connect_host=args.connect_host, ssh_port_base=args.ssh_port_base,
+                               jupyter_port_base=args.jupyter_port_base)
         agent = Agent(_config(args, hostname=args.hostname, state_dir=state_dir, token=token),
                       backend=backend, runtime=runtime)
     except Exception as error:
@@ -230,7 +242,8 @@ def simulate_main(argv: Sequence[str]) -> int:
         backend = SimulatedBackend(args.devices, hostname=hostname, seed=seed)
         state_dir = root / hostname
         runtime = make_runtime(args.runtime, state_dir=state_dir, hostname=hostname, devices=backend.inventory(),
-                               grace_s=args.grace, connect_host=args.connect_host)
+                               grace_s=args.grace, connect_host=args.connect_host,
+                               ssh_port_base=args.ssh_port_base, jupyter_port_base=args.jupyter_port_base)
         # Spread the nodes over one interval so a fleet does not report in lock-step.
         config = _config(args, hostname=hostname, state_dir=state_dir, token=token,
                          initial_delay_s=jitter.uniform(0, args.ramp or args.interval or 10.0)

@@ -12,6 +12,7 @@ up in, so no report can overflow one.
 from __future__ import annotations
 
 import math
+import re
 import shlex
 import uuid as uuid_module
 from collections.abc import Mapping
@@ -179,7 +180,11 @@ def isoformat(moment: datetime | None) -> str | None:
 
 
 _SPEC_FIELDS = ("command", "env", "image", "workload_kind", "workload_id", "device_uuids", "device_indices",
-                "compute_milli", "memory_mib", "profile", "duration_s")
+                "compute_milli", "memory_mib", "profile", "duration_s", "ssh_authorized_keys")
+MAX_SSH_KEYS = 50
+# One public key per entry, as the server stores it ("<type> <base64>"): no options, no comment, no line breaks,
+# so an entry can never add a second line or a forced command to the instance's authorized_keys.
+_SSH_KEY_RE = re.compile(r"(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]{16,16384}={0,2}")
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ class AssignmentSpec:
     memory_mib: int | None = None  # per device
     profile: str | None = None  # MIG / vNPU profile
     duration_s: float | None = None  # noop runtime (load tests)
+    ssh_authorized_keys: tuple[str, ...] = ()  # the booking member's public keys (instances)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -222,6 +228,9 @@ class AssignmentSpec:
             fields.error("device_uuids", "Must be a list of strings.")
         if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= 255 for i in indices):
             fields.error("device_indices", "Must be a list of integers between 0 and 255.")
+        ssh_keys = fields.list("ssh_authorized_keys", max_length=MAX_SSH_KEYS, required=False)
+        if not all(isinstance(key, str) and _SSH_KEY_RE.fullmatch(key) for key in ssh_keys):
+            fields.error("ssh_authorized_keys", "Must be a list of OpenSSH public keys (\"<type> <base64>\").")
         spec = cls(
             command=command,
             env=fields.str_dict("env", max_entries=1024, coerce=True),
@@ -234,6 +243,7 @@ class AssignmentSpec:
             memory_mib=fields.int("memory_mib", lo=0, hi=INT_MAX, required=False),
             profile=fields.str("profile", max_length=64, required=False) or None,
             duration_s=fields.float("duration_s", lo=0, hi=10**9, required=False),
+            ssh_authorized_keys=tuple(str(key) for key in ssh_keys),
             extra={key: value for key, value in raw.items() if key not in _SPEC_FIELDS},
         )
         _raise(errors)
@@ -249,7 +259,7 @@ class AssignmentSpec:
             "workload_kind": self.workload_kind, "workload_id": self.workload_id,
             "device_uuids": list(self.device_uuids), "device_indices": list(self.device_indices),
             "compute_milli": self.compute_milli, "memory_mib": self.memory_mib, "profile": self.profile,
-            "duration_s": self.duration_s,
+            "duration_s": self.duration_s, "ssh_authorized_keys": list(self.ssh_authorized_keys),
         }
 
     @property

@@ -12,6 +12,7 @@ _docs_csp = csp_replace({"style-src": [SELF, UNSAFE_INLINE]})
 
 api_v1 = [
     path("", include("apps.tenancy.api.urls")),
+    path("", include("apps.accounts.api.urls")),
     path("", include("apps.catalog.api.urls")),
     path("", include("apps.audit.api.urls")),
     path("", include("apps.booking.api.urls")),
@@ -36,6 +37,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("apps.tenancy.urls")),
+    path("", include("apps.accounts.urls")),
     path("", include("apps.audit.urls")),
     path("", include("apps.portal.fleet_urls")),
     path("", include("apps.booking.urls")),

@@ -99,6 +99,9 @@ def build_pod_manifest(assignment_id: str, spec: AssignmentSpec | Mapping[str, A
     if not image:
         raise ValueError("the kubernetes runtime needs an image (spec.image)")
     env = {**spec.env, **spec.identity_env(assignment_id)}
+    if spec.ssh_authorized_keys:
+        # Public keys, not secrets: the image's entrypoint writes them to its user's authorized_keys.
+        env["TIDEGRID_SSH_AUTHORIZED_KEYS"] = "\n".join(spec.ssh_authorized_keys)
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image,

@@ -188,6 +188,12 @@ class ProcessRuntime(Runtime):
             env["TIDEGRID_JUPYTER_TOKEN"] = workload.connection["jupyter_token"]
         cwd = self._work_dir / assignment_id
         cwd.mkdir(exist_ok=True, mode=0o700)
+        if spec.ssh_authorized_keys:
+            try:
+                env["TIDEGRID_SSH_AUTHORIZED_KEYS_FILE"] = str(write_authorized_keys(cwd, spec.ssh_authorized_keys))
+            except OSError as exc:
+                self._fail_to_launch(workload, f"could not write the instance's authorized_keys: {exc}")
+                return
         try:
             with log_path.open("ab") as log:
                 workload.process = subprocess.Popen(
@@ -359,6 +365,19 @@ class ProcessRuntime(Runtime):
                                assignment_id)
                 self._save(workload)
             self._workloads[assignment_id] = workload
+
+
+def write_authorized_keys(work_dir: Path, keys: tuple[str, ...] | list[str]) -> Path:
+    """``<work dir>/.ssh/authorized_keys`` with one validated key a line (0600 in a 0700 directory, as sshd's
+    StrictModes wants); the instance's sshd is pointed at it (``AuthorizedKeysFile``)."""
+    ssh_dir = work_dir / ".ssh"
+    ssh_dir.mkdir(exist_ok=True, mode=0o700)
+    path = ssh_dir / "authorized_keys"
+    fd = os.open(ssh_dir / ".authorized_keys.tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("".join(f"{key}\n" for key in keys))
+    os.replace(ssh_dir / ".authorized_keys.tmp", path)
+    return path
 
 
 def process_identity(pid: int) -> str | None:

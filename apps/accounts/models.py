@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -42,3 +44,25 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+
+class SshKey(models.Model):
+    """A public key its user logs in to their instances with (installed on each instance they book)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="ssh_keys")
+    name = models.CharField(_("name"), max_length=100)
+    key_type = models.CharField(_("type"), max_length=32)
+    public_key = models.TextField(_("public key"))  # normalized: "<type> <base64>", no comment
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    bits = models.PositiveIntegerField(_("bits"))
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SSH key")
+        verbose_name_plural = _("SSH keys")
+        ordering = ("created_at", "id")
+        constraints = [models.UniqueConstraint(fields=("user", "fingerprint"), name="sshkey_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.fingerprint})"

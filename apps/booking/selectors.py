@@ -6,9 +6,11 @@ relations (``workload.allocations``), so booking imports neither app.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -50,6 +52,49 @@ class RunView:
 
 
 @dataclass(frozen=True)
+class InstanceAccess:
+    """How a customer reaches a running instance: commands ready to copy."""
+
+    ssh_command: str
+    jupyter_url: str
+    public: bool  # through the cluster's declared public address (not the node's own host name)
+
+
+_SSH_RE = re.compile(r"ssh -p (\d{1,5}) ([A-Za-z0-9._-]{1,64})@([A-Za-z0-9.:\[\]-]{1,253})")
+
+
+def _host_in_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def instance_access(*, connection: dict[str, Any], cluster) -> InstanceAccess | None:
+    """The SSH command and Jupyter URL of an instance from what its agent reported: on the cluster's public
+    host where the reported ports lie in its declared range, else on the node's own address."""
+    match = _SSH_RE.fullmatch(str(connection.get("ssh") or ""))
+    jupyter = urlsplit(str(connection.get("jupyter") or ""))
+    if match is None and not jupyter.netloc:
+        return None
+    ssh_command, jupyter_url, public = "", "", False
+    if match is not None:
+        port, user, host = int(match[1]), match[2], match[3]
+        if cluster is not None and cluster.public_port(port):
+            host, public = cluster.public_host, True
+        ssh_command = f"ssh -p {port} {user}@{host}"
+    try:
+        jupyter_port = jupyter.port
+    except ValueError:
+        jupyter_port = None
+    if jupyter.scheme in ("http", "https") and jupyter.hostname and jupyter_port:
+        host = _host_in_url(jupyter.hostname)
+        if cluster is not None and cluster.public_port(jupyter_port):
+            host, public = _host_in_url(cluster.public_host), True
+        token = parse_qs(jupyter.query).get("token", [""])[0]
+        query = f"?{urlencode({'token': token})}" if token else ""
+        jupyter_url = f"{jupyter.scheme}://{host}:{jupyter_port}{jupyter.path or '/lab'}{query}"
+    return InstanceAccess(ssh_command=ssh_command, jupyter_url=jupyter_url, public=public)
+
+
+@dataclass(frozen=True)
 class WorkloadDetail:
     workload: Workload
     events: list[WorkloadEvent]
@@ -65,6 +110,7 @@ class WorkloadDetail:
     connection: dict[str, Any] = field(default_factory=dict)
     exit_code: int | None = None
     log_tail: str = ""
+    access: InstanceAccess | None = None
 
 
 def workload_detail_context(*, workload: Workload, with_queue: bool = True) -> WorkloadDetail:
@@ -79,6 +125,8 @@ def workload_detail_context(*, workload: Workload, with_queue: bool = True) -> W
         run = RunView(state=assignment.state, exit_code=assignment.exit_code, log_tail=assignment.log_tail,
                       connection=dict(assignment.connection or {}), started_at=assignment.started_at,
                       finished_at=assignment.finished_at)
+    connection = run.connection if run and run.state in ("starting", "running") else {}
+    cluster = allocations[0].node.cluster if allocations else None
     return WorkloadDetail(
         workload=workload, events=events, allocations=[_placement(a) for a in allocations], run=run,
         queue_position=queue_position(workload=workload) if with_queue else None,
@@ -86,14 +134,25 @@ def workload_detail_context(*, workload: Workload, with_queue: bool = True) -> W
         status_reason=events[-1].reason if events else "",
         status_reason_data=events[-1].reason_data if events else {}, restarts=workload.restarts,
         image=image_get(workload.image) if workload.image else None,
-        connection=run.connection if run and run.state in ("starting", "running") else {},
-        exit_code=run.exit_code if run else None, log_tail=run.log_tail if run else "",
+        connection=connection, exit_code=run.exit_code if run else None, log_tail=run.log_tail if run else "",
+        access=instance_access(connection=connection, cluster=cluster) if connection else None,
     )
 
 
 # Everything workload_detail_context and the API serializer read, in a fixed number of queries.
 WORKLOAD_PREFETCH = ("events", "allocations__node__cluster__region", "allocations__device__model",
                      "allocations__assignment")
+
+
+def workload_list_queryset(*, organization: Organization) -> QuerySet[Workload]:
+    """The organization's workloads, newest first, with what the list shows in a fixed number of queries:
+    the placement and run (``WORKLOAD_PREFETCH``) and, from its usage records (billing's, read through the
+    reverse relation), the cost so far in fen and the hourly price of the stretch now running."""
+    return (Workload.objects.filter(organization=organization).select_related("preferred_region")
+            .prefetch_related(*WORKLOAD_PREFETCH)
+            .annotate(cost_so_far_fen=Sum("usage_records__cost_fen"),
+                      running_hourly=Sum("usage_records__hourly", filter=Q(usage_records__ended_at__isnull=True)))
+            .order_by("-created_at"))
 
 
 def _latest_run(workload: Workload) -> list:

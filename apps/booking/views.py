@@ -3,6 +3,8 @@ and the organization's workloads with live status, placement, connection details
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.selectors import ssh_key_list
 from apps.core.forms import apply_service_errors
 from apps.tenancy.access import Actor, access_object, active_organization, role_at_least
 from apps.tenancy.models import Organization, Role
@@ -23,7 +26,7 @@ from .forms import WorkloadBookingForm
 from .images import IMAGES
 from .lifecycle import workload_can_extend, workload_can_restart, workload_can_stop, workload_is_live
 from .models import Workload
-from .selectors import WORKLOAD_PREFETCH, workload_detail_context
+from .selectors import WORKLOAD_PREFETCH, workload_detail_context, workload_list_queryset
 
 
 def _customer(request) -> Organization:
@@ -87,12 +90,20 @@ def workload_list(request):
     if organization is None:
         return redirect("tenancy:organization_create")
     membership = request.active_membership
-    workloads = (Workload.objects.filter(organization=organization).select_related("preferred_region")
-                 .order_by("-created_at"))
-    page = Paginator(workloads, 25).get_page(request.GET.get("page"))
+    page = Paginator(workload_list_queryset(organization=organization), 25).get_page(request.GET.get("page"))
+    may_act = bool(membership) and role_at_least(membership.role, Role.MEMBER)
+    rows = []
+    for workload in page.object_list:
+        detail = workload_detail_context(workload=workload, with_queue=False)
+        rows.append({"w": workload, "detail": detail, "suffix": f"-{workload.pk}",
+                     "models": sorted({a.model_name for a in detail.allocations if a.model_name}),
+                     "cost_so_far": (None if workload.cost_so_far_fen is None
+                                     else (workload.cost_so_far_fen / 100).quantize(Decimal("0.01"))),
+                     "can_stop": may_act and workload_can_stop(workload),
+                     "can_restart": may_act and workload_can_restart(workload)})
     template = "booking/partials/workload_rows.html" if request.htmx else "booking/workload_list.html"
     return render(request, template, {
-        "organization": organization, "page": page,
+        "organization": organization, "page": page, "rows": rows,
         "can_book": organization.kind == Organization.Kind.CUSTOMER and role_at_least(membership.role, Role.MEMBER),
         "any_live": any(workload_is_live(w) for w in page.object_list),
     })
@@ -108,6 +119,7 @@ def _detail_context(request, workload: Workload) -> dict:
         "can_restart": may_act and workload_can_restart(workload),
         "can_extend": may_act and workload_can_extend(workload),
         "extend_form": ExtendForm(), "price": market.workload_price(workload=workload),
+        "has_ssh_keys": bool(detail.access) and ssh_key_list(user=request.user).exists(),
     }
 
 
@@ -156,7 +168,7 @@ def workload_stop(request, pk):
     workload = services.workload_stop(actor=actor, workload=workload)
     messages.success(request, _("“%(name)s” is %(state)s.") % {"name": workload.name,
                                                                 "state": workload.get_state_display()})
-    return redirect("booking:workload_detail", pk=workload.pk)
+    return _back(request, workload)
 
 
 @login_required
@@ -169,6 +181,13 @@ def workload_restart(request, pk):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("“%(name)s” is queued to run again.") % {"name": workload.name})
+    return _back(request, workload)
+
+
+def _back(request, workload: Workload):
+    """To the list when the action was taken there (a fixed target, never a URL from the request)."""
+    if request.POST.get("back") == "list":
+        return redirect("booking:workload_list")
     return redirect("booking:workload_detail", pk=workload.pk)
 
 
@@ -200,9 +219,21 @@ def workload_extend(request, pk):
 _STEPS = [Workload.State.PENDING, Workload.State.PLACED, Workload.State.STARTING, Workload.State.RUNNING]
 
 
+# How a finished workload's bar ends: green only for a success; a failure (or a lost/preempted run) is red
+# all along, a stop by the customer grey.
+_OUTCOME_CLASS = {Workload.State.SUCCEEDED: "done", Workload.State.FAILED: "failed", Workload.State.LOST: "failed",
+                  Workload.State.PREEMPTED: "failed", Workload.State.STOPPED: "ended",
+                  Workload.State.STOPPING: "ended"}
+
+
 def _progress(state: str) -> list[dict]:
     reached = _STEPS.index(state) if state in _STEPS else (len(_STEPS) if state != Workload.State.PENDING else 0)
     labels = [_("Booked"), _("Placed"), _("Starting"), _("Running")]
-    return [{"label": label, "done": i < reached, "current": i == reached and state in _STEPS}
-            for i, label in enumerate(labels)]
+    outcome = _OUTCOME_CLASS.get(state)
+    steps = [{"label": label, "css": ("current" if i == reached and state in _STEPS
+                                      else (outcome or "done") if i < reached else "")}
+             for i, label in enumerate(labels)]
+    if outcome:
+        steps.append({"label": Workload.State(state).label, "css": f"{outcome} current"})
+    return steps
 

@@ -31,6 +31,16 @@ class ClusterForm(forms.Form):
         return self.cleaned_data.get("gpu_sharing") or Cluster.GpuSharing.CHIP_DEFAULT
 
 
+class ClusterAddressForm(forms.Form):
+    public_host = forms.CharField(label=_("Public host"), max_length=253, required=False,
+                                  help_text=_("Host name or IP address customers connect to, e.g. gpu.example.com. "
+                                              "Leave all fields empty to show nodes' own addresses."))
+    public_port_min = forms.IntegerField(label=_("First port"), min_value=1, max_value=65535, required=False)
+    public_port_max = forms.IntegerField(label=_("Last port"), min_value=1, max_value=65535, required=False,
+                                         help_text=_("Forward each port of the range to the same port on the node "
+                                                     "and start agents with SSH/Jupyter port bases inside it."))
+
+
 class ClusterSharingForm(forms.Form):
     gpu_sharing = forms.ChoiceField(label=_("GPU sharing"), choices=Cluster.GpuSharing.choices)
 

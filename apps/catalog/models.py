@@ -110,6 +110,12 @@ class Cluster(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.BARE_METAL)
     gpu_sharing = models.CharField(_("GPU sharing"), max_length=20, choices=GpuSharing.choices,
                                    default=GpuSharing.CHIP_DEFAULT)
+    # The public address customers reach its nodes' instances at: the provider forwards each port of the
+    # range on this host to the same port on the node whose agent handed it out (agents' SSH/Jupyter
+    # port bases are set inside the range).
+    public_host = models.CharField(_("public host"), max_length=253, blank=True)
+    public_port_min = models.PositiveIntegerField(_("first public port"), null=True, blank=True)
+    public_port_max = models.PositiveIntegerField(_("last public port"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -122,6 +128,11 @@ class Cluster(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def public_port(self, port: int | None) -> bool:
+        """Whether customers reach this port of its nodes through the cluster's public address."""
+        return (bool(self.public_host) and port is not None and self.public_port_min is not None
+                and self.public_port_max is not None and self.public_port_min <= port <= self.public_port_max)
 
     def slicing_for(self, model: AcceleratorModel | None) -> str:
         """How cards of this model are sold in this cluster. Fractional sharing applies to chips that

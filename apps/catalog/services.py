@@ -3,6 +3,7 @@ the provider's vetting (approval, suspension)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -67,6 +68,59 @@ def cluster_sharing_set(*, actor: Actor, cluster: Cluster, gpu_sharing: str) -> 
     cluster.save(update_fields=["gpu_sharing"])
     audit_record(actor=actor, action="cluster.sharing_changed", organization=cluster.organization_id,
                  target=cluster, details={"from": previous, "to": gpu_sharing})
+    return cluster
+
+
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+MIN_PUBLIC_PORT, MAX_PORT_RANGE = 1024, 20000
+
+
+def public_address_clean(*, public_host: str, public_port_min: int | None, public_port_max: int | None
+                         ) -> tuple[str, int | None, int | None]:
+    """A host name or IP address (no scheme, no port) and a port range inside 1024–65535, all or nothing."""
+    host = (public_host or "").strip().lower().rstrip(".")
+    if not host and public_port_min is None and public_port_max is None:
+        return "", None, None
+    errors: dict[str, list] = {}
+    if not host:
+        errors["public_host"] = [_("Give the host name or IP address that the ports are opened on.")]
+    else:
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            labels = host.split(".")
+            if (len(host) > 253 or len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels)
+                    or labels[-1].isdigit()):
+                errors["public_host"] = [_("Enter a host name such as gpu.example.com or an IP address, without "
+                                           "scheme or port.")]
+        else:
+            if address.is_loopback or address.is_unspecified or address.is_multicast or address.is_link_local:
+                errors["public_host"] = [_("This address cannot be reached from outside.")]
+            host = str(address)
+    if public_port_min is None or public_port_max is None:
+        errors["public_port_min"] = [_("Give the first and the last port of the range.")]
+    elif not (MIN_PUBLIC_PORT <= public_port_min <= public_port_max <= 65535):
+        errors["public_port_min"] = [_("Ports must lie between %(lo)d and 65535, the first not after the last.")
+                                     % {"lo": MIN_PUBLIC_PORT}]
+    elif public_port_max - public_port_min + 1 > MAX_PORT_RANGE:
+        errors["public_port_max"] = [_("At most %(n)d ports.") % {"n": MAX_PORT_RANGE}]
+    if errors:
+        raise ValidationError(errors)
+    return host, public_port_min, public_port_max
+
+
+@transaction.atomic
+def cluster_address_set(*, actor: Actor, cluster: Cluster, public_host: str, public_port_min: int | None,
+                        public_port_max: int | None) -> Cluster:
+    """Declare (or clear, with all empty) the public address through which the cluster's instances are reached."""
+    require_fleet_admin(actor, cluster.organization_id)
+    host, port_min, port_max = public_address_clean(public_host=public_host, public_port_min=public_port_min,
+                                                    public_port_max=public_port_max)
+    cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+    cluster.public_host, cluster.public_port_min, cluster.public_port_max = host, port_min, port_max
+    cluster.save(update_fields=["public_host", "public_port_min", "public_port_max"])
+    audit_record(actor=actor, action="cluster.address_changed", organization=cluster.organization_id, target=cluster,
+                 details={"public_host": host, "ports": [port_min, port_max] if port_min else []})
     return cluster
 
 

@@ -16,7 +16,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.catalog import selectors, services
-from apps.catalog.forms import BootstrapTokenForm, ClusterForm, ClusterSharingForm, NodeActionForm, ProviderProfileForm
+from apps.catalog.forms import (
+    BootstrapTokenForm,
+    ClusterAddressForm,
+    ClusterForm,
+    ClusterSharingForm,
+    NodeActionForm,
+    ProviderProfileForm,
+)
 from apps.catalog.models import Cluster, Device, Node, ProviderProfile
 from apps.core.forms import apply_service_errors
 from apps.telemetry import selectors as telemetry_selectors
@@ -77,14 +84,22 @@ def cluster_detail(request, pk):
             messages.success(request, _("Enrollment token created. Run the command below on the node: "
                                         "the token is shown only once."))
             form = BootstrapTokenForm()
+    return _cluster_page(request, cluster, form=form, new_token=new_token)
+
+
+def _cluster_page(request, cluster: Cluster, *, form=None, new_token=None, address_form=None):
     context = {
-        "cluster": cluster, "form": form, "new_token": new_token, "can_manage": _is_admin(request),
+        "cluster": cluster, "form": form if form is not None else BootstrapTokenForm(), "new_token": new_token,
+        "can_manage": _is_admin(request),
         "server_url": settings.SITE_URL,
         "tokens": BootstrapToken.objects.filter(cluster=cluster).order_by("-created_at")[:20],
         "nodes": _nodes_with_usage(cluster),
         "sharing_form": ClusterSharingForm(initial={"gpu_sharing": cluster.gpu_sharing}),
+        "address_form": address_form or ClusterAddressForm(initial={
+            "public_host": cluster.public_host, "public_port_min": cluster.public_port_min,
+            "public_port_max": cluster.public_port_max}),
     }
-    return render(request, "catalog/cluster_detail.html", context)
+    return render(request, "catalog/cluster_detail.html", context, status=400 if address_form else 200)
 
 
 def _nodes_with_usage(cluster: Cluster) -> list[Node]:
@@ -129,6 +144,30 @@ def cluster_sharing(request, pk):
         messages.success(request, _("Cards in “%(name)s” are now sold as: %(mode)s.")
                          % {"name": cluster.name, "mode": cluster.get_gpu_sharing_display()})
     return redirect("fleet:cluster_detail", pk=cluster.pk)
+
+
+@login_required
+@require_POST
+def cluster_address(request, pk):
+    """Declare the public host and port range through which the cluster's instances are reached."""
+    organization = _provider(request)
+    actor = actor_from_request(request)
+    cluster = access_object(actor, Cluster.objects.all(), pk, min_role=Role.ADMIN)
+    if cluster.organization_id != organization.id:
+        raise Http404
+    form = ClusterAddressForm(request.POST)
+    if form.is_valid():
+        try:
+            cluster = services.cluster_address_set(actor=actor, cluster=cluster, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Instances in “%(name)s” are now shown at their public address.")
+                             % {"name": cluster.name} if cluster.public_host else
+                             _("Instances in “%(name)s” are shown at their nodes' own addresses.")
+                             % {"name": cluster.name})
+            return redirect("fleet:cluster_detail", pk=cluster.pk)
+    return _cluster_page(request, cluster, address_form=form)
 
 
 @login_required

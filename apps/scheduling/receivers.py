@@ -42,7 +42,9 @@ def follow_assignment(sender, assignment: Assignment, previous_state: str, **kwa
             _lost(workload, assignment)
             continue
         if can_transition(workload.state, target):
-            workload = workload_transition(workload=workload, to_state=target, reason=_reason(assignment))
+            requested = workload.state == Workload.State.STOPPING
+            workload = workload_transition(workload=workload, to_state=target,
+                                           reason=_reason(assignment, stop_requested=requested))
         if workload.state in FINAL:
             workload_release(workload=workload)
 
@@ -55,7 +57,12 @@ def _lost(workload: Workload, assignment: Assignment) -> None:
                           lost_at=node.last_heartbeat_at or assignment.finished_at or timezone.now())
 
 
-def _reason(assignment: Assignment) -> str:
+def _reason(assignment: Assignment, *, stop_requested: bool = False) -> str:
+    if assignment.state == Assignment.State.STOPPED:
+        # Ended by our own SIGTERM/SIGKILL: its exit code (143, 137) says nothing the reader needs.
+        if stop_requested:
+            return Reason(gettext_noop("the run ended as requested"))
+        return Reason(gettext_noop("the node's agent stopped the run"))
     if assignment.exit_code is not None:
         return Reason(gettext_noop("exit code %(code)d"), code=assignment.exit_code)
     return ""

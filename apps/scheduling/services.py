@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from apps.accounts.selectors import ssh_authorized_keys
 from apps.booking.lifecycle import workload_transition
 from apps.booking.models import Workload
 from apps.booking.selectors import image_vendors, placement_order, placement_queue
@@ -236,6 +237,9 @@ def _allocate(workload: Workload, member, snapshot: FleetSnapshot) -> None:
         "device_indices": [a.device.index for a in allocations if a.device],
         "compute_milli": allocations[0].compute_milli, "memory_mib": allocations[0].memory_mib,
         "profile": workload.profile or None,
+        # An instance accepts its booking member's SSH keys (as they are at placement time).
+        "ssh_authorized_keys": (ssh_authorized_keys(user_id=workload.created_by_id)
+                                if workload.kind == Workload.Kind.INSTANCE else []),
     })
     for allocation in allocations:
         allocation.assignment = assignment

@@ -279,3 +279,13 @@ def test_a_spec_that_cannot_be_a_pod_fails_without_calling_the_api():
     status = rt.poll()[0]
     assert status.state == "failed" and "needs an image" in status.log_tail
     assert not pods.created
+
+
+def test_an_instances_public_keys_reach_the_pod_in_its_environment():
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMNTkeouB66zyz8Ui7WHQZ7J1qiHplt6Au+MHoNXxC9Y"
+    pod = manifest(dict(ASCEND_WHOLE, ssh_authorized_keys=[key, key.replace("AAAA", "BBBB", 1)]), NPUS)
+    kubernetes_validate.validate(pod, "1.33", strict=True)
+    env = {item["name"]: item["value"] for item in pod["spec"]["containers"][0]["env"]}
+    assert env["TIDEGRID_SSH_AUTHORIZED_KEYS"].split("\n")[0] == key
+    plain = manifest(WHOLE)["spec"]["containers"][0]["env"]
+    assert "TIDEGRID_SSH_AUTHORIZED_KEYS" not in {item["name"] for item in plain}

@@ -192,3 +192,27 @@ def test_after_an_agent_crash_a_leftover_workload_is_stopped_and_reported_failed
     assert statuses[A2].state == "succeeded" and "done" in statuses[A2].log_tail
     # The orphan is gone (reap it: it is still the first runtime's child in this test process).
     crashed._workloads[A1].process.wait(timeout=10)
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMNTkeouB66zyz8Ui7WHQZ7J1qiHplt6Au+MHoNXxC9Y"
+
+
+def test_an_instance_gets_its_members_keys_in_its_authorized_keys(tmp_path):
+    runtime = ProcessRuntime(state_dir=tmp_path, hostname="gpu-node-07", grace_s=5)
+    show = python("import os; print(open(os.environ['TIDEGRID_SSH_AUTHORIZED_KEYS_FILE']).read(), flush=True);"
+                  " import time; time.sleep(600)")
+    runtime.start(A1, {"command": show, "workload_kind": "instance", "ssh_authorized_keys": [KEY]})
+    path = tmp_path / "work" / A1 / ".ssh" / "authorized_keys"
+    assert path.read_text() == KEY + "\n"
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    assert wait_until(lambda: KEY in next(s.log_tail for s in runtime.poll() if s.id == A1), timeout=15)
+    runtime.shutdown()
+
+
+def test_a_key_that_would_add_a_line_or_options_is_refused_before_anything_runs(tmp_path):
+    runtime = ProcessRuntime(state_dir=tmp_path, hostname="gpu-node-07")
+    runtime.start(A1, {"command": python("pass"), "workload_kind": "instance",
+                       "ssh_authorized_keys": [KEY + "\ncommand=\"sh\" " + KEY]})
+    status = runtime.poll()[0]
+    assert status.state == "failed" and "ssh_authorized_keys" in status.log_tail
+    assert not (tmp_path / "work" / A1 / ".ssh").exists()

@@ -80,3 +80,14 @@ def test_both_runtimes_take_the_share_and_the_variables_from_the_spec():
     assert pod_env == {**spec.env, **spec.identity_env(A1)}  # the device plugin sets visibility and limits
     assert pod_resources(spec, vendor="nvidia", model=None) == {
         "nvidia.com/gpu": "1", "nvidia.com/gpumem": "4096", "nvidia.com/gpucores": "25"}
+
+
+@pytest.mark.parametrize("keys", [["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI x"], ["ssh-ed25519 AAAA\nssh-rsa AAAA"],
+                                  ["ssh-dss AAAAB3NzaC1kc3MAAACBAP"], "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", [7],
+                                  ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMNTkeouB66zyz8U"] * 51])
+def test_a_spec_refuses_ssh_keys_that_are_not_one_plain_key_each(keys):
+    with pytest.raises(ProtocolError) as error:
+        AssignmentSpec.from_dict({"command": ["run"], "ssh_authorized_keys": keys})
+    assert set(error.value.errors) == {"ssh_authorized_keys"}
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMNTkeouB66zyz8U"
+    assert AssignmentSpec.from_dict({"ssh_authorized_keys": [key]}).to_dict()["ssh_authorized_keys"] == [key]

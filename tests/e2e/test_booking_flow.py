@@ -16,6 +16,8 @@ from tests.core.test_celery import celery_worker_process  # noqa: F401 — a rea
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct-horse-battery-staple-42"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMNTkeouB66zyz8Ui7WHQZ7J1qiHplt6Au+MHoNXxC9Y"
+SSH_KEY_FINGERPRINT = "SHA256:b6/Da/DgNucxlNmBNqrY6YlJry2B8e0ZIVTiEWT8xdQ"  # as ssh-keygen -lf prints it
 SLOW = 90_000  # ms: placement by the worker, the agent's start and its reports
 
 
@@ -49,8 +51,14 @@ def _sign_up_and_create_organization(page: Page, email: str) -> None:
     expect(page.locator(".side-org")).to_contain_text("NewCo Vision")
 
 
-def test_a_new_customer_books_a_quarter_a100_watches_it_run_and_stops_it(page: Page, shared_a100_fleet):
+def test_a_new_customer_books_a_quarter_a100_watches_it_run_and_stops_it(page: Page, shared_a100_fleet, tmp_path):
     _sign_up_and_create_organization(page, "ada@newco.example")
+    # Her SSH key first: the instance she books installs it.
+    page.goto("/account/ssh-keys/")
+    page.fill("#id_name", "laptop")
+    page.fill("#id_public_key", SSH_KEY + " ada@laptop")
+    _submit(page)
+    expect(page.locator("#ssh-keys")).to_contain_text(SSH_KEY_FINGERPRINT)
 
     page.goto("/market/")
     row = page.locator("tr[data-model=nvidia-a100-80gb][data-region=cn-shanghai]")
@@ -65,7 +73,14 @@ def test_a_new_customer_books_a_quarter_a100_watches_it_run_and_stops_it(page: P
     expect(page.locator("#workload-state")).to_have_text("Running", timeout=SLOW)
     expect(page.locator("#placement")).to_contain_text("sh-a100s-01")
     expect(page.locator("#placement")).to_contain_text("25 % compute")
-    expect(page.locator("#connection")).to_contain_text("ssh")
+    expect(page.locator("#ssh-command")).to_have_text(re.compile(r"^ssh -p \d+ tidegrid@sh-a100s-01$"))
+    expect(page.locator("#jupyter-url")).to_have_text(re.compile(r"^http://sh-a100s-01:\d+/lab\?token=\S{20,}$"))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("button[data-copy=ssh-command]")
+    expect(page.locator("button[data-copy=ssh-command]")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == page.locator("#ssh-command").inner_text()
+    [authorized_keys] = tmp_path.glob("sh-a100s-01/work/*/.ssh/authorized_keys")
+    assert authorized_keys.read_text() == SSH_KEY + "\n"
     expect(page.locator("#usage-chart")).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"), timeout=SLOW)
     # The slice's own readings, as its agent attributes them, not the whole shared card.
     expect(page.locator("#usage-chart")).to_have_attribute("data-source", "slice")

@@ -90,3 +90,31 @@ def test_the_state_machine_refuses_impossible_transitions(placed):
     with pytest.raises(ValidationError):
         workload_transition(workload=workload, to_state=Workload.State.RUNNING)
     assert _state(workload) == Workload.State.SUCCEEDED
+
+
+def test_a_stop_by_the_user_reads_as_requested_not_as_an_exit_code(placed, customer, client):
+    from apps.booking.services import workload_stop
+
+    _node, workload, report = placed
+    report("running")
+    workload_stop(actor=customer.actor("member"), workload=workload)
+    report("stopped", exit_code=143)
+    assert _state(workload) == Workload.State.STOPPED
+    assert workload.events.last().reason == "the run ended as requested"
+    client.force_login(customer.member)
+    page = client.get(f"/workloads/{workload.pk}/").content.decode()
+    assert "code 143" not in page and "Stopped: its processes were ended." in page
+    steps = page.split('class="steps"')[1].split("</ol>")[0]
+    assert 'class="done"' not in steps and 'class="ended current">Stopped' in steps
+
+
+def test_a_failed_jobs_progress_bar_is_red_not_green(placed, customer, client):
+    _node, workload, report = placed
+    report("running")
+    report("failed", exit_code=3)
+    client.force_login(customer.member)
+    page = client.get(f"/workloads/{workload.pk}/").content.decode()
+    steps = page.split('class="steps"')[1].split("</ol>")[0]
+    assert 'class="done"' not in steps and steps.count('class="failed"') == 4
+    assert 'class="failed current">Failed' in steps
+    assert "Exit code 3" in page

@@ -131,3 +131,18 @@ def test_retrying_a_stuck_workload_does_not_pile_up_identical_decisions(provider
     for _ in range(3):
         place_pending(region_code="cn-shanghai")
     assert PlacementDecision.objects.filter(workload=workload).count() == 1
+
+
+def test_an_instance_carries_its_booking_members_ssh_keys_and_a_job_none(provider, customer, cluster):
+    from apps.accounts.services import ssh_key_add
+    from tests.accounts.test_ssh_keys import ED25519, RSA2048
+
+    key = ssh_key_add(user=customer.member, public_key=ED25519, name="laptop")
+    ssh_key_add(user=customer.owner, public_key=RSA2048)  # not the booking member's
+    node = enroll_node(provider, cluster, "t4-a")
+    instance = pending_workload(customer, kind=Workload.Kind.INSTANCE)
+    job = pending_workload(customer, name="job-2")
+    place_pending(region_code="cn-shanghai")
+    specs = {a.spec["workload_id"]: a.spec for a in Assignment.objects.filter(node=node)}
+    assert specs[str(instance.pk)]["ssh_authorized_keys"] == [key.public_key] == [" ".join(ED25519.split()[:2])]
+    assert specs[str(job.pk)]["ssh_authorized_keys"] == []

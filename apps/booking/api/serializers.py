@@ -166,7 +166,9 @@ class WorkloadDetailSerializer(WorkloadSerializer):
     queue_position = serializers.SerializerMethodField(
         help_text="1 = next to be placed in its region; null unless it waits in the placement queue")
     status_reason = serializers.SerializerMethodField(help_text="why it is in its state (the latest event)")
-    connection = serializers.SerializerMethodField(help_text="SSH endpoint, Jupyter URL… while it runs")
+    connection = serializers.SerializerMethodField(
+        help_text="while it runs: `ssh` (a command ready to run) and `jupyter` (URL with its token), at the "
+                  "cluster's public address where it declared one")
     exit_code = serializers.SerializerMethodField()
     log_tail = serializers.SerializerMethodField()
 
@@ -183,7 +185,12 @@ class WorkloadDetailSerializer(WorkloadSerializer):
 
     @extend_schema_field(serializers.DictField(child=serializers.CharField()))
     def get_connection(self, workload) -> dict:
-        return self._detail(workload).connection
+        detail = self._detail(workload)
+        connection = dict(detail.connection)
+        if detail.access is not None:
+            connection.update({key: value for key, value in (("ssh", detail.access.ssh_command),
+                                                             ("jupyter", detail.access.jupyter_url)) if value})
+        return connection
 
     def get_exit_code(self, workload) -> int | None:
         return self._detail(workload).exit_code
