@@ -50,7 +50,7 @@ clean: ## delete .data (the demo database, agents' state) and .pytest_cache
 bench-heartbeat: install ## heartbeat ingest benchmark (docs/benchmarks.md)
 	$(PYTHON) tidegrid/embedded.py --ephemeral -- bash benchmarks/run_heartbeat_bench.sh
 
-bench: bench-heartbeat bench-fleet bench-placement ## all benchmarks below
+bench: bench-heartbeat bench-fleet bench-placement bench-oversight ## all benchmarks below
 
 bench-fleet: install ## simulated-fleet soak test
 	$(PYTHON) tidegrid/embedded.py --ephemeral -- bash benchmarks/run_fleet_soak.sh
@@ -60,5 +60,5 @@ bench-fleet: install ## simulated-fleet soak test
 bench-placement: install ## placement policies x traces table and decision latency
 	$(PYTHON) -m workers.placement.bench all --seeds 42-51
 
-bench-oversight: install
+bench-oversight: install ## government KPI dashboard/API latency at 1,000 nodes x 90 days, and rollup time
 	$(PYTHON) tidegrid/embedded.py --ephemeral -- $(PYTHON) benchmarks/oversight_bench.py

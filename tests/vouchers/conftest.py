@@ -11,6 +11,7 @@ import pytest
 
 from apps.billing.models import UsageRecord
 from apps.catalog.models import Region
+from apps.catalog.reference import reference_data_sync
 from apps.tenancy.access import Actor
 from apps.tenancy.models import Organization
 from apps.tenancy.uscc import uscc_check_character
@@ -50,6 +51,8 @@ def make_enterprise(name: str, serial: int, region_code: str = "cn-shanghai", si
 
 @pytest.fixture
 def gov(db) -> Tenant:
+    if not Region.objects.exists():  # a transactional test before this one emptied the reference data
+        reference_data_sync()
     return make_government("Shanghai Economy Commission", ["cn-shanghai"])
 
 
