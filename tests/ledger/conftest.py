@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -13,38 +11,18 @@ import urllib.request
 
 import pytest
 
+from tidegrid import stripe_standin
+
 WEBHOOK_SECRET = "whsec_tidegrid_test_secret"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(f"{url}/js.stripe.com/v3/", timeout=1).read()  # noqa: S310 — loopback only
-        return True
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return False
 
 
 @pytest.fixture(scope="session")
 def localstripe_url():
-    """Start `localstripe --from-scratch` on a free port for the session; its URL."""
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not _answers(url):
-        if process.poll() is not None:
-            pytest.fail(f"localstripe exited with {process.returncode} before answering")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("localstripe did not answer within 30 s")
-        time.sleep(0.05)
+    """Start `localstripe --from-scratch` on a free port for the session (as `make run` does); its URL."""
+    try:
+        process, url = stripe_standin.start()
+    except RuntimeError as error:
+        pytest.fail(str(error))
     yield url
     process.terminate()
     try:
