@@ -241,6 +241,7 @@ SPECTACULAR_SETTINGS = {
         "VoucherProgramStateEnum": "apps.vouchers.models.Program.State",
         "VoucherApplicationStateEnum": "apps.vouchers.models.Application.State",
         "SizeClassEnum": "apps.tenancy.models.Organization.SizeClass",
+        "FapiaoKindEnum": "apps.billing.models.FapiaoRequest.Kind",
     },
 }
 
