@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.placement.bench import TRACE_DIR as TRACE  # TIDEGRID_TRACE_DIR, or ../shared/traces/… (README)
+from workers.placement.bench import TRACE_DIR as TRACE  # TIDEGRID_TRACE_DIR (README, "Trace data")
 from workers.placement.simulate import alloc_curve, main, replay, workload_for_seed
 from workers.placement.trace import load_nodes, load_pods
 
