@@ -65,6 +65,19 @@ def test_fgd_fills_the_gpu_that_is_already_a_fragment():
     assert "frag_delta" in d.score
 
 
+def test_fgd_scores_an_unchanged_node_as_zero_change_despite_float_noise():
+    # A CPU-only pod changes no GPU: FGD's fragmentation delta is exactly 0 and its score is
+    # floor(100 x sigmoid(0)) = 50 on every node. The cached F of a node is computed by another numpy path
+    # than the "after" value; simulate the ~1e-12 that path difference leaves on one node. Without rounding,
+    # delta = -1e-12 -> sigmoid just under 0.5 -> score 49, and the pod would avoid that node.
+    st = cluster(gpu_node("a", 2), gpu_node("b", 2))
+    st.set_target_workload([WorkloadClass(1000, 600, 1, None, 1.0)])
+    st.frag.F[0] -= 1e-12
+    d = decide(st, Request(cpu_milli=1000), "fgd")
+    assert d.score["score"] == 50.0
+    assert d.node_id == "a"  # equal scores: the first node, as in the reference
+
+
 def test_fgd_requires_a_target_workload():
     st = cluster(gpu_node("n", 1))
     with pytest.raises(ValueError, match="target workload"):

@@ -135,8 +135,16 @@ def score_random(state, req, nodes, fit, ctx):
     return s, None
 
 
+# Fragmentation is a sum of milli-GPU amounts weighted by class shares. The cached F of a node and the F
+# "after" a candidate are computed by different numpy paths (a batch matrix product vs. a subset), so a change
+# that is exactly 0 in the paper's arithmetic can come out as about -1e-12; FGD's score then floors from 50 to
+# 49 and the pod goes elsewhere than in the reference. Deltas are rounded to 1e-6 milli-GPU first: far below
+# any real difference (the smallest is one milli times a share), far above the float noise.
+DELTA_DECIMALS = 6
+
+
 def _sigmoid_score(delta):
-    return np.floor(1.0 / (1.0 + np.exp(-delta / 1000.0)) * 100.0)
+    return np.floor(1.0 / (1.0 + np.exp(-np.round(delta, DELTA_DECIMALS) / 1000.0)) * 100.0)
 
 
 def fgd_candidates(state, req, nodes, fit, fm, cpu, mem, quantize=True, tight=False, scale=1.0):
@@ -157,7 +165,7 @@ def fgd_candidates(state, req, nodes, fit, fm, cpu, mem, quantize=True, tight=Fa
         milli = pm[cn, cd]
         after = fm.after_slice(nodes[cn], cd, milli, cpu, mem)
         delta = fm.F[nodes[cn]] - after
-        sc = _sigmoid_score(delta * scale) if quantize else np.round(delta, 6)
+        sc = _sigmoid_score(delta * scale) if quantize else np.round(delta, DELTA_DECIMALS)
         # best per node; first (or tightest) device among equal scores
         order = np.lexsort((cd, f, -sc, cn)) if tight else np.lexsort((cd, -sc, cn))
         cn_o = cn[order]
@@ -172,7 +180,7 @@ def fgd_candidates(state, req, nodes, fit, fm, cpu, mem, quantize=True, tight=Fa
         return node_score, node_dev, node_delta
     chosen = whole_devices(fit, req.gpu_count) if k == "whole" else np.zeros_like(fit)
     delta = fm.F[nodes] - fm.after_devices(nodes, chosen, cpu, mem)
-    return (_sigmoid_score(delta * scale) if quantize else np.round(delta, 6)), None, delta
+    return (_sigmoid_score(delta * scale) if quantize else np.round(delta, DELTA_DECIMALS)), None, delta
 
 
 def score_fgd(state, req, nodes, fit, ctx):
