@@ -53,7 +53,13 @@ def start(port: int | None = None, timeout: float = 30) -> tuple[subprocess.Pope
 
 def webhook_register(stand_in_url: str, site_url: str, webhook_id: str = "tidegrid") -> None:
     """localstripe signs and POSTs every event to the platform's /stripe/webhook."""
-    body = urllib.parse.urlencode({"url": f"{site_url.rstrip('/')}/stripe/webhook", "secret": WEBHOOK_SECRET})
+    webhook_point(stand_in_url, webhook_id, f"{site_url.rstrip('/')}/stripe/webhook")
+
+
+def webhook_point(stand_in_url: str, webhook_id: str, url: str, secret: str = WEBHOOK_SECRET) -> None:
+    """Register (or re-point) localstripe's webhook ``webhook_id``: it then POSTs every event, signed with
+    ``secret``, to ``url``."""
+    body = urllib.parse.urlencode({"url": url, "secret": secret})
     request = urllib.request.Request(f"{stand_in_url}/_config/webhooks/{webhook_id}",  # noqa: S310 — loopback
                                      data=body.encode(), method="POST")
     urllib.request.urlopen(request, timeout=5).read()  # noqa: S310 — loopback only

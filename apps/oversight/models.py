@@ -120,10 +120,9 @@ class KpiAlert(models.Model):
         return f"{self.kpi} red since {self.created_at:%Y-%m-%d}"
 
 
-class ClusterDay(models.Model):
-    """The device-days of one cluster and accelerator model summed (written by the same rollup): what
-    jurisdiction, region, provider and cluster pages read — a few thousand rows for a quarter of 1,000
-    nodes instead of 720,000. Node and device views read DeviceDay."""
+class SummedDay(models.Model):
+    """Device-days of one accelerator model summed over a cluster (ClusterDay) or a node (NodeDay): the
+    same measures as DeviceDay, written by the same rollup."""
 
     day = models.DateField()
     cluster = models.ForeignKey("catalog.Cluster", on_delete=models.CASCADE, related_name="+")
@@ -143,6 +142,16 @@ class ClusterDay(models.Model):
     energy_j = models.FloatField(default=0)
     onboarded_tflops_s = models.FloatField(default=0)
     delivered_tflops_s = models.FloatField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ClusterDay(SummedDay):
+    """The device-days of one cluster and accelerator model summed (written by the same rollup): what
+    jurisdiction, region, provider and cluster pages read — a few thousand rows for a quarter of 1,000
+    nodes instead of 720,000. Node and device views read DeviceDay."""
+
 
     class Meta:
         indexes = [models.Index(fields=["region", "day"], name="clusterday_region_day_idx"),
@@ -166,29 +175,11 @@ class ClusterConsumptionDay(models.Model):
         return f"{self.cluster_day_id}: {self.share_s}"
 
 
-class NodeDay(models.Model):
+class NodeDay(SummedDay):
     """The device-days of one node and accelerator model summed: what node views and breakdowns by node
     read (90,000 rows for a quarter of 1,000 nodes instead of 720,000 device-days)."""
 
-    day = models.DateField()
     node = models.ForeignKey("catalog.Node", on_delete=models.CASCADE, related_name="+")
-    cluster = models.ForeignKey("catalog.Cluster", on_delete=models.CASCADE, related_name="+")
-    provider = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
-    region = models.ForeignKey("catalog.Region", on_delete=models.CASCADE, related_name="+")
-    model = models.ForeignKey("catalog.AcceleratorModel", null=True, on_delete=models.SET_NULL, related_name="+")
-    vendor = models.CharField(max_length=20, blank=True)
-    domestic = models.BooleanField(default=False)
-    devices = models.IntegerField(default=0)
-    registered_s = models.FloatField(default=0)
-    in_service_s = models.FloatField(default=0)
-    maintenance_s = models.FloatField(default=0)
-    quarantine_s = models.FloatField(default=0)
-    unreachable_s = models.FloatField(default=0)
-    allocated_share_s = models.FloatField(default=0)
-    utilized_s = models.FloatField(default=0)
-    energy_j = models.FloatField(default=0)
-    onboarded_tflops_s = models.FloatField(default=0)
-    delivered_tflops_s = models.FloatField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["region", "day"], name="nodeday_region_day_idx"),

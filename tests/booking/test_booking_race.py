@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db.models import Sum
 
@@ -20,6 +18,7 @@ from apps.tenancy.services import api_key_create
 from tests.agents.live import http, wait_for
 from tests.conftest import make_tenant
 from tests.core.test_celery import celery_worker_process  # noqa: F401 — a real Celery worker process
+from tests.race import race
 from tests.scheduling.conftest import enroll_node
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -28,21 +27,6 @@ SLICE = {"kind": "batch", "preferred_region": "cn-shanghai", "gpu_milli": 250, "
          "accelerator_models": ["nvidia-t4"], "image": "pytorch", "spec": {"command": ["python", "train.py"]}}
 
 
-def _race(calls) -> list[tuple[int, dict]]:
-    """Run every call at once, each on its own thread (and so its own connection)."""
-    start = threading.Barrier(len(calls))
-    answers: list = [None] * len(calls)
-
-    def run(index, call):
-        start.wait()
-        answers[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
 
 
 def _keys(tenant, count: int) -> list[str]:
@@ -78,7 +62,7 @@ def test_fifty_bookings_race_for_the_last_ten_slices(live_server, celery_worker_
             calls.append(lambda url=url, key=key, i=i: http(
                 "POST", url, key=key, body={**SLICE, "name": f"r{i}"}, headers={"Idempotency-Key": f"race-{i}"},
                 retries=20))
-    answers = _race(calls)
+    answers = race(calls)
     assert [status for status, _body in answers] == [201] * 50, [b for s, b in answers if s != 201][:3]
     ids = [body["id"] for _status, body in answers]
 
@@ -113,7 +97,7 @@ def test_concurrent_submits_cannot_exceed_the_quota(live_server):
     OrganizationQuota.objects.create(organization=customer.organization, max_cards=8)
     url = f"{live_server.url}/api/v1/organizations/{customer.organization.id}/workloads/"
     body = {**SLICE, "name": "cards", "gpu_milli": 0, "gpu_memory_mib": 0, "gpu_count": 2, "accelerator_models": []}
-    answers = _race([lambda key=key, i=i: http("POST", url, key=key, body=body, retries=20,
+    answers = race([lambda key=key, i=i: http("POST", url, key=key, body=body, retries=20,
                                                headers={"Idempotency-Key": f"quota-{i}"})
                      for i, key in enumerate(_keys(customer, 12))])
     statuses = sorted(status for status, _body in answers)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import pytest
 
@@ -51,10 +48,7 @@ def stripe_off(settings):
 
 def localstripe_webhook(localstripe_url: str, webhook_id: str, url: str, secret: str = WEBHOOK_SECRET) -> None:
     """Register (or re-point) a localstripe webhook: it then POSTs every event, signed, to ``url``."""
-    body = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
-    request = urllib.request.Request(f"{localstripe_url}/_config/webhooks/{webhook_id}",  # noqa: S310 — loopback
-                                     data=body, method="POST")
-    urllib.request.urlopen(request, timeout=5).read()  # noqa: S310 — loopback only
+    stripe_standin.webhook_point(localstripe_url, webhook_id, url, secret)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ the fixed behaviour a client sees and what is stored."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from apps.billing.funds import runway_fen, workload_hourly_max
@@ -20,6 +18,7 @@ from apps.tenancy.services import api_key_create
 from tests.agents.live import http
 from tests.billing.conftest import fund
 from tests.conftest import make_tenant
+from tests.race import race
 from tests.scheduling.conftest import enroll_node
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,20 +93,6 @@ def test_an_empty_prepaid_wallet_books_nothing(booker, runway):
     assert not Workload.objects.exists()
 
 
-def _race(calls) -> list:
-    start = threading.Barrier(len(calls))
-    answers: list = [None] * len(calls)
-
-    def run(index, call):
-        start.wait()
-        answers[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
 
 
 def test_fifty_parallel_bookings_never_commit_or_start_more_than_the_wallet_covers(booker, runway):
@@ -116,7 +101,7 @@ def test_fifty_parallel_bookings_never_commit_or_start_more_than_the_wallet_cove
     balance = 7 * need + need // 2  # seven runways and a half
     fund(organization, balance)
     # Fifty bookings at once, each request on its own connection (and so its own database connection).
-    answers = _race([lambda i=i: http("POST", url, key=key, body={**QUARTER, "name": f"r{i}"},
+    answers = race([lambda i=i: http("POST", url, key=key, body={**QUARTER, "name": f"r{i}"},
                                       headers={"Idempotency-Key": f"race-{i}"}, retries=20) for i in range(50)])
     statuses = sorted(status for status, _body in answers)
     assert statuses == [201] * 7 + [400] * 43, statuses
